@@ -12,11 +12,14 @@
  * The outputs are allocated before any view is taken: allocating on `wasm` may grow the linear
  * memory, which detaches every view taken earlier.
  */
+import { bindSweepsToMemory, isWasmMemory } from "./hostSweeps.ts"
 import { tf, type Tensor1D } from "./tf.ts"
 
 interface WasmBackendLike {
   makeOutput(shape: Array<number>, dtype: "float32"): tf.TensorInfo
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array
+  /** The Emscripten module; `asm.memory` is the linear memory the tensors live in. */
+  readonly wasm?: { readonly asm?: { readonly memory?: unknown } }
 }
 
 const isWasmBackend = (backend: unknown): backend is WasmBackendLike =>
@@ -24,17 +27,18 @@ const isWasmBackend = (backend: unknown): backend is WasmBackendLike =>
   typeof (backend as Partial<WasmBackendLike>).typedArrayFromHeap === "function"
 
 /**
- * Run `body` on host views of `inputs` (float32, all of one length n) and of `outputs` fresh
- * float32 vectors of length n, which it must fill completely. Returns the output tensors, or
+ * Run `body` on host views of `inputs` (float32) and of `outputs` fresh float32 vectors of length
+ * `outputLength` (by default the first input's size), which it must fill completely. Returns the output tensors, or
  * `undefined` when the active backend keeps its data off the host.
  */
 export const hostKernel = (
-  inputs: ReadonlyArray<Tensor1D>,
+  inputs: ReadonlyArray<tf.Tensor>,
   outputs: number,
   body: (inputs: ReadonlyArray<Float32Array>, outputs: ReadonlyArray<Float32Array>) => void,
+  outputLength: number = inputs[0]?.size ?? 0,
 ): Array<Tensor1D> | undefined => {
   if (inputs.some((t) => t.dtype !== "float32")) return undefined
-  const n = inputs[0]?.size ?? 0
+  const n = outputLength
   const name = tf.getBackend()
   if (name === "cpu") {
     const outs = Array.from({ length: outputs }, () => new Float32Array(n))
@@ -48,6 +52,9 @@ export const hostKernel = (
   if (name === "wasm" && isWasmBackend(backend)) {
     const infos = Array.from({ length: outputs }, () => backend.makeOutput([n], "float32"))
     const tensors = infos.map((info) => tf.engine().makeTensorFromTensorInfo(info) as Tensor1D)
+    // Lets the sweeps of hostSweeps.ts run as WebAssembly SIMD on these views.
+    const memory = backend.wasm?.asm?.memory
+    if (isWasmMemory(memory)) bindSweepsToMemory(memory)
     body(
       inputs.map((t) => backend.typedArrayFromHeap(t)),
       infos.map((info) => backend.typedArrayFromHeap(info)),

@@ -7,6 +7,8 @@
  * single kernel call instead of one per variable (see docs/architecture.md).
  */
 import { ShapeMismatch } from "./errors.ts"
+import { hostKernel } from "./hostKernels.ts"
+import { copyFinite } from "./hostSweeps.ts"
 import { tf, type Tensor, type Tensor1D } from "./tf.ts"
 
 /** Where one named variable lives inside the flat vector. */
@@ -69,6 +71,27 @@ export const flatten = (layout: Layout, tensors: Readonly<Record<string, Tensor>
     const parts = layout.entries.map((e) => tf.reshape(tensors[e.name]!, [e.size]) as Tensor1D)
     return parts.length === 1 ? (parts[0]!.clone() as Tensor1D) : (tf.concat(parts) as Tensor1D)
   })
+
+/**
+ * {@link flatten}, and whether every value is finite, in the same pass over memory (on the host
+ * backends; elsewhere a concatenation and a reduction). The training loop checks every gradient
+ * before it may touch parameters or state, and this makes the check free.
+ */
+export const flattenChecked = (layout: Layout, tensors: Readonly<Record<string, Tensor>>): { readonly flat: Tensor1D; readonly finite: boolean } => {
+  let finite = true
+  const host = hostKernel(
+    layout.entries.map((e) => tensors[e.name]!),
+    1,
+    (parts, [flat]) =>
+      layout.entries.forEach((e, i) => {
+        finite = copyFinite(flat!.subarray(e.offset, e.offset + e.size), parts[i]!) && finite
+      }),
+    layout.size,
+  )
+  if (host !== undefined) return { flat: host[0]!, finite }
+  const flat = flatten(layout, tensors)
+  return { flat, finite: tf.tidy(() => Number.isFinite(tf.sum(tf.mul(flat, 0)).dataSync()[0])) }
+}
 
 /** Split a flat vector back into named tensors of the layout's shapes. */
 export const unflatten = (layout: Layout, flat: Tensor1D): Record<string, Tensor> =>

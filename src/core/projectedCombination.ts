@@ -18,6 +18,7 @@
  * Backends without host access (tfjs-node, WebGL) use the tensor operations of `vector.ts`.
  */
 import { hostKernel } from "./hostKernels.ts"
+import { bloopSweep, combine2, combine3, dot64, dotPair } from "./hostSweeps.ts"
 import { tf, type Tensor1D } from "./tf.ts"
 import { emaUpdate, gramSchmidtTolerance, orthogonalBasis, projectOutSpan } from "./vector.ts"
 
@@ -89,16 +90,8 @@ const fusedSweeps = (
     const R = new Float64Array(m * m)
     const P = new Float64Array(levels * m)
     if (m === 1) {
-      // The two-level case (Bloop proper) as one tight loop.
-      const g1 = gs[1]!
-      const r0 = rs[0]!
-      let rr = 0
-      let gr = 0
-      for (let x = 0; x < n; x++) {
-        const r = r0[x]!
-        rr += r * r
-        gr += g1[x]! * r
-      }
+      // The two-level case (Bloop proper): ‖r₀‖² and ⟨g₁, r₀⟩ in one sweep.
+      const [rr, gr] = dotPair(rs[0]!, rs[0]!, gs[1]!)
       R[0] = rr
       P[m] = gr
     } else {
@@ -141,25 +134,15 @@ const fusedSweeps = (
 
   // Sweep 2: d and the EMAs.
   const d = outputs[0]!
+  let emasDone = 0
   if (levels === 2 && m === 1) {
     const [g0, g1] = gs as [Float32Array, Float32Array]
-    const r0 = rs[0]!
-    const l1 = gCoefficient[1]!
-    const c0 = rCoefficient[0]!
-    if (emaCount === 1) {
-      const e0 = es[0]!
-      const out = outputs[1]!
-      const keep = decay
-      const take = 1 - decay
-      for (let x = 0; x < n; x++) {
-        const a = g0[x]!
-        d[x] = a + l1 * g1[x]! + c0 * r0[x]!
-        out[x] = keep * e0[x]! + take * a
-      }
+    if (emaCount >= 1) {
+      bloopSweep(d, outputs[1]!, g0, g1, rs[0]!, es[0]!, gCoefficient[1]!, rCoefficient[0]!, decay, 1 - decay)
+      emasDone = 1
     } else {
-      for (let x = 0; x < n; x++) d[x] = g0[x]! + l1 * g1[x]! + c0 * r0[x]!
+      combine3(d, 1, g0, gCoefficient[1]!, g1, rCoefficient[0]!, rs[0]!)
     }
-    if (emaCount <= 1) return
   } else {
     for (let x = 0; x < n; x++) {
       let s = 0
@@ -168,16 +151,5 @@ const fusedSweeps = (
       d[x] = s
     }
   }
-  for (let k = levels === 2 && m === 1 ? 1 : 0; k < emaCount; k++) {
-    const e = es[k]!
-    const gk = gs[k]!
-    const out = outputs[1 + k]!
-    for (let x = 0; x < n; x++) out[x] = decay * e[x]! + (1 - decay) * gk[x]!
-  }
-}
-
-const dot64 = (a: Float32Array, b: Float32Array): number => {
-  let s = 0
-  for (let x = 0; x < a.length; x++) s += a[x]! * b[x]!
-  return s
+  for (let k = emasDone; k < emaCount; k++) combine2(outputs[1 + k]!, decay, es[k]!, 1 - decay, gs[k]!)
 }

@@ -5,7 +5,7 @@
  */
 import { Data, Effect, Either, Exit, Stream } from "effect"
 import { makeOptimizer, applyStep, disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
-import { flatten, layoutOf, type Layout } from "../core/paramVector.ts"
+import { flattenChecked, layoutOf, type Layout } from "../core/paramVector.ts"
 import { sampleIndices, seedState } from "../core/random.ts"
 import { tf, tidy, type Scalar, type Tensor, type Tensor1D, type Variable } from "../core/tf.ts"
 import type { DataSource, Objective, Params } from "../dsl/objective.ts"
@@ -224,7 +224,7 @@ const openSession = (
       skipped = contents.skippedSteps
       completed = contents.step
     }
-    const gradientsAt = (): { losses: Record<string, Scalar>; gradients: Record<string, Tensor1D> } =>
+    const gradientsAt = (): { losses: Record<string, Scalar>; gradients: Record<string, Tensor1D>; finite: Record<string, boolean> } =>
       tf.tidy(() => {
         const batches = new Map<DataSource<any>, unknown>()
         for (const o of objectives) {
@@ -236,26 +236,29 @@ const openSession = (
         }
         const losses: Record<string, Scalar> = {}
         const gradients: Record<string, Tensor1D> = {}
+        const finite: Record<string, boolean> = {}
         for (const o of objectives) {
           const batch = o.data === undefined ? undefined : batches.get(o.data)
           const { value, grads } = lossAndGradients(() => o.loss(params, batch), variables, names)
           const byName: Record<string, Tensor> = {}
           names.forEach((n, i) => (byName[n] = grads[i]!))
           losses[o.name] = value
-          gradients[o.name] = flatten(layout, byName)
+          const checked = flattenChecked(layout, byName)
+          gradients[o.name] = checked.flat
+          finite[o.name] = checked.finite
         }
-        return { losses, gradients }
+        return { losses, gradients, finite }
       })
 
     const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient> =>
       Effect.suspend(() => {
         const begin = performance.now()
-        const { losses, gradients } = gradientsAt()
+        const { losses, gradients, finite } = gradientsAt()
         const lossValues = tf.tidy(() => tf.stack(objectives.map((o) => losses[o.name]!)).dataSync())
         const lossRecord: Record<string, number> = {}
         objectives.forEach((o, i) => (lossRecord[o.name] = lossValues[i]!))
         const release = () => tf.dispose([...Object.values(losses), ...Object.values(gradients)])
-        const bad = objectives.find((o, i) => !Number.isFinite(lossValues[i]!) || !allFiniteVector(gradients[o.name]!))
+        const bad = objectives.find((o, i) => !Number.isFinite(lossValues[i]!) || !finite[o.name])
         if (bad !== undefined) {
           release()
           if (spec.nonFinite === "fail") return Effect.fail(new NonFiniteGradient({ objective: bad.name, step: t }))
@@ -356,8 +359,6 @@ const lossAndGradients = (
   }
   return { value, grads: list.map((v) => found[v.name] ?? tf.zerosLike(v)) }
 }
-
-const allFiniteVector = (v: Tensor1D): boolean => tf.tidy(() => Number.isFinite(tf.sum(tf.mul(v, 0)).dataSync()[0]))
 
 /** Longest stretch of training, in milliseconds, between two turns of the Node event loop. */
 const eventLoopInterval = 25

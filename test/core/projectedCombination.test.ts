@@ -1,11 +1,10 @@
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { Effect } from "effect"
+import { beforeAll, describe, expect, it } from "vitest"
+import { activateBackend } from "../../src/core/backend.ts"
 import { projectedCombination, projectedCombinationWithTensorOps } from "../../src/core/projectedCombination.ts"
 import { tf, type Tensor1D } from "../../src/core/tf.ts"
 import { gramSchmidtTolerance } from "../../src/core/vector.ts"
-import { useCpuBackend } from "../support/cpuBackend.ts"
-
-useCpuBackend()
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0
@@ -67,7 +66,10 @@ const withTensors = <T>(arrays: ReadonlyArray<Float32Array>, fn: (t: ReadonlyArr
   }
 }
 
-describe("projectedCombination d = g₀ + Σ λ_k π_{span(r<k)}(g_k)", () => {
+// cpu runs the JavaScript sweeps, wasm the WebAssembly SIMD ones (hostSweeps.ts) on the backend's memory.
+describe.each(["cpu", "wasm"] as const)("projectedCombination d = g₀ + Σ λ_k π_{span(r<k)}(g_k) on %s", (backend) => {
+  beforeAll(() => Effect.runPromise(activateBackend(backend)))
+
   it("agrees with the float64 reference within (k+2)·2⁻²³·(|g₀ᵢ| + Σ 2λ_k‖g_k‖) per entry, fused and tensor-op paths alike", () =>
     fc.assert(
       fc.property(problems, ({ g, r, lambdas, degenerate, scale }) => {

@@ -1,0 +1,136 @@
+/**
+ * The few memory sweeps that scalpel's fused host paths are made of, on float32 views:
+ * two inner products in one pass, linear combinations of two or three vectors, two-level Bloop's
+ * combined direction-and-EMA pass, and a copy that also reports whether every value is finite.
+ *
+ * When the views live in the linear memory of the tfjs wasm backend (see `hostKernels.ts`), the
+ * sweeps run as WebAssembly SIMD (`kernels/sweeps.wat`) on that same memory, with no copy; any
+ * other view (the cpu backend's arrays, plain arrays in tests) takes the JavaScript loop. Both
+ * compute in float64 and round once on the store, with the same operations in the same order, so
+ * they give the same bits; only the summation order of the inner products differs.
+ *
+ * Why WebAssembly: a JavaScript loop over float32 data runs near 3 ns per element here (scalar,
+ * one dependency chain per accumulator); the SIMD loops run at memory speed (`npm run bench -- combine`).
+ */
+import { sweepsWasmBase64 } from "./kernels/sweepsBinary.ts"
+
+/** The parts of the WebAssembly API used here (the project's `lib` has no DOM typings). */
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike
+  grow(pages: number): number
+}
+interface WasmApi {
+  readonly Module: new (bytes: Uint8Array) => object
+  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown }
+}
+const WebAssemblyApi = (globalThis as unknown as { readonly WebAssembly: WasmApi }).WebAssembly
+
+/** A WebAssembly.Memory (checked by shape, so no DOM typings are needed). */
+export const isWasmMemory = (value: unknown): value is WasmMemory =>
+  typeof value === "object" && value !== null && "buffer" in value && typeof (value as Partial<WasmMemory>).grow === "function"
+
+interface SweepExports {
+  readonly xy: { readonly value: number }
+  readonly xz: { readonly value: number }
+  dot2(x: number, y: number, z: number, n: number): void
+  lin2(out: number, a: number, b: number, n: number, ca: number, cb: number): void
+  lin3(out: number, a: number, b: number, c: number, n: number, ca: number, cb: number, cc: number): void
+  bloop2(d: number, eo: number, g0: number, g1: number, r: number, e: number, n: number, l1: number, c: number, keep: number, take: number): void
+  copyFinite(dst: number, src: number, n: number): number
+}
+
+let compiled: object | undefined
+let bound: { readonly memory: WasmMemory; readonly exports: SweepExports } | undefined
+
+/**
+ * Run the SIMD sweeps on views of `memory` from now on (the tfjs wasm backend's memory; called by
+ * `hostKernel`). Compiles the 2 KB module once; instantiating on a new memory is cheap.
+ */
+export const bindSweepsToMemory = (memory: WasmMemory): void => {
+  if (bound?.memory === memory) return
+  compiled ??= new WebAssemblyApi.Module(Buffer.from(sweepsWasmBase64, "base64"))
+  const instance = new WebAssemblyApi.Instance(compiled, { env: { memory } })
+  bound = { memory, exports: instance.exports as unknown as SweepExports }
+}
+
+/** The SIMD exports when every view lies in the bound memory (checked against its current buffer). */
+const simdFor = (...views: ReadonlyArray<Float32Array>): SweepExports | undefined => {
+  if (bound === undefined) return undefined
+  const buffer = bound.memory.buffer
+  for (const view of views) if (view.buffer !== buffer) return undefined
+  return bound.exports
+}
+
+/** Whether the sweeps on these views run as WebAssembly SIMD (rather than the JavaScript loops). */
+export const runsOnSimd = (...views: ReadonlyArray<Float32Array>): boolean => simdFor(...views) !== undefined
+
+/** [⟨x, y⟩, ⟨x, z⟩] in float64, in one sweep. */
+export const dotPair = (x: Float32Array, y: Float32Array, z: Float32Array): readonly [number, number] => {
+  const simd = simdFor(x, y, z)
+  if (simd !== undefined) {
+    simd.dot2(x.byteOffset, y.byteOffset, z.byteOffset, x.length)
+    return [simd.xy.value, simd.xz.value]
+  }
+  let xy = 0
+  let xz = 0
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!
+    xy += v * y[i]!
+    xz += v * z[i]!
+  }
+  return [xy, xz]
+}
+
+/** ⟨x, y⟩ in float64. */
+export const dot64 = (x: Float32Array, y: Float32Array): number => dotPair(x, y, y)[0]
+
+/** out = ca·a + cb·b, in float64 rounded once. */
+export const combine2 = (out: Float32Array, ca: number, a: Float32Array, cb: number, b: Float32Array): void => {
+  const simd = simdFor(out, a, b)
+  if (simd !== undefined) return simd.lin2(out.byteOffset, a.byteOffset, b.byteOffset, out.length, ca, cb)
+  for (let i = 0; i < out.length; i++) out[i] = ca * a[i]! + cb * b[i]!
+}
+
+/** out = (ca·a + cb·b) + cc·c, in float64 rounded once. */
+export const combine3 = (out: Float32Array, ca: number, a: Float32Array, cb: number, b: Float32Array, cc: number, c: Float32Array): void => {
+  const simd = simdFor(out, a, b, c)
+  if (simd !== undefined) return simd.lin3(out.byteOffset, a.byteOffset, b.byteOffset, c.byteOffset, out.length, ca, cb, cc)
+  for (let i = 0; i < out.length; i++) out[i] = ca * a[i]! + cb * b[i]! + cc * c[i]!
+}
+
+/**
+ * Two-level Bloop's second sweep (see `projectedCombination.ts`): d = (g₀ + λ·g₁) + c·r and
+ * e' = keep·e + take·g₀, in float64 rounded once.
+ */
+export const bloopSweep = (
+  d: Float32Array,
+  emaOut: Float32Array,
+  g0: Float32Array,
+  g1: Float32Array,
+  r: Float32Array,
+  e: Float32Array,
+  lambda: number,
+  c: number,
+  keep: number,
+  take: number,
+): void => {
+  const simd = simdFor(d, emaOut, g0, g1, r, e)
+  if (simd !== undefined) {
+    return simd.bloop2(d.byteOffset, emaOut.byteOffset, g0.byteOffset, g1.byteOffset, r.byteOffset, e.byteOffset, d.length, lambda, c, keep, take)
+  }
+  for (let i = 0; i < d.length; i++) {
+    const a = g0[i]!
+    d[i] = a + lambda * g1[i]! + c * r[i]!
+    emaOut[i] = keep * e[i]! + take * a
+  }
+}
+
+/** Copy `src` into `dst` (of the same length); true when every value is finite. */
+export const copyFinite = (dst: Float32Array, src: Float32Array): boolean => {
+  const simd = simdFor(dst, src)
+  if (simd !== undefined) return simd.copyFinite(dst.byteOffset, src.byteOffset, src.length) === 1
+  dst.set(src)
+  let probe = 0
+  for (let i = 0; i < src.length; i++) probe += src[i]! * 0
+  return probe === 0
+}
