@@ -4,6 +4,8 @@
  * UPGrad) all work this way: their weights solve a k×k problem on G = J·Jᵀ (J has the k task
  * gradients as rows; see `smallQp.ts`), and d = Jᵀα.
  */
+import { hostKernel } from "./hostKernels.ts"
+import { combineMany, gramMatrix64 } from "./hostSweeps.ts"
 import { symmetricFrom, type SymmetricMatrix } from "./smallQp.ts"
 import { tf, type Tensor1D } from "./tf.ts"
 
@@ -27,6 +29,19 @@ export interface NormalisedGram {
  */
 export const normalisedGram = (vectors: ReadonlyArray<Tensor1D>): NormalisedGram => {
   const k = vectors.length
+  const n = vectors[0]?.shape[0] ?? 0
+  const resolution = (n + 4) * 2 ** -24
+  // On the host backends: G in float64 straight from the float32 entries (their squares neither
+  // underflow nor overflow there), in ⌈k/2⌉·k sweeps, with no stacked copy of the vectors.
+  let exact: Float64Array | undefined
+  hostKernel(vectors, 0, (views) => (exact = gramMatrix64(views)))
+  if (exact !== undefined) {
+    const G = exact
+    let largest = 0
+    for (let i = 0; i < k; i++) largest = Math.max(largest, G[i * k + i]!)
+    const divisor = largest > 0 ? largest : 1
+    return { gram: symmetricFrom(k, (i, j) => G[i * k + j]! / divisor), scale: largest, resolution }
+  }
   const values = tf.tidy(() => {
     const stacked = tf.stack(vectors as Array<Tensor1D>) as tf.Tensor2D
     const largest = tf.max(tf.abs(stacked))
@@ -40,12 +55,12 @@ export const normalisedGram = (vectors: ReadonlyArray<Tensor1D>): NormalisedGram
   const divisor = maxDiagonal > 0 ? maxDiagonal : 1
   // Symmetrise: matMul's two triangles can differ in the last bit.
   const gram = symmetricFrom(k, (i, j) => (values[i * k + j]! + values[j * k + i]!) / (2 * divisor))
-  const n = vectors[0]?.shape[0] ?? 0
-  return { gram, scale: maxDiagonal * unit * unit, resolution: (n + 4) * 2 ** -24 }
+  return { gram, scale: maxDiagonal * unit * unit, resolution }
 }
 
-/** d = Σᵢ αᵢ·gᵢ for host-side weights α. */
+/** d = Σᵢ αᵢ·gᵢ for host-side weights α (on the host: float64, rounded once). */
 export const combine = (vectors: ReadonlyArray<Tensor1D>, weights: ArrayLike<number>): Tensor1D =>
+  hostKernel(vectors, 1, (views, [out]) => combineMany(out!, weights, views))?.[0] ??
   tf.tidy(() => {
     const stacked = tf.stack(vectors as Array<Tensor1D>) as tf.Tensor2D
     const w = tf.tensor2d(Float32Array.from(weights), [1, vectors.length])

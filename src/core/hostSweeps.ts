@@ -125,6 +125,33 @@ export const bloopSweep = (
   }
 }
 
+/** G_ab = ⟨v_a, v_b⟩ in float64 (k×k, row-major), two entries per sweep. */
+export const gramMatrix64 = (vectors: ReadonlyArray<Float32Array>): Float64Array => {
+  const k = vectors.length
+  const gram = new Float64Array(k * k)
+  for (let a = 0; a < k; a++) {
+    for (let b = a; b < k; b += 2) {
+      const [first, second] = dotPair(vectors[a]!, vectors[b]!, vectors[Math.min(b + 1, k - 1)]!)
+      gram[a * k + b] = gram[b * k + a] = first
+      if (b + 1 < k) gram[a * k + b + 1] = gram[(b + 1) * k + a] = second
+    }
+  }
+  return gram
+}
+
+/** out = Σ_m c_m·v_m in float64, rounded once (one sweep; fused SIMD for up to three vectors). */
+export const combineMany = (out: Float32Array, coefficients: ArrayLike<number>, vectors: ReadonlyArray<Float32Array>): void => {
+  const [a, b, c] = vectors
+  if (vectors.length === 1) return combine2(out, coefficients[0]!, a!, 0, a!)
+  if (vectors.length === 2) return combine2(out, coefficients[0]!, a!, coefficients[1]!, b!)
+  if (vectors.length === 3) return combine3(out, coefficients[0]!, a!, coefficients[1]!, b!, coefficients[2]!, c!)
+  for (let i = 0; i < out.length; i++) {
+    let s = 0
+    for (let m = 0; m < vectors.length; m++) s += coefficients[m]! * vectors[m]![i]!
+    out[i] = s
+  }
+}
+
 /** Copy `src` into `dst` (of the same length); true when every value is finite. */
 export const copyFinite = (dst: Float32Array, src: Float32Array): boolean => {
   const simd = simdFor(dst, src)

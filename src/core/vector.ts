@@ -37,7 +37,9 @@ export const linearCombination = (terms: ReadonlyArray<readonly [Coefficient, Te
     const fused = fusedLinearCombination(terms)
     if (fused !== undefined) return fused
     const scaled = terms.map(([w, v]) => (w === 1 ? v : tf.mul(v, w)))
-    return (scaled.length === 1 ? tf.clone(scaled[0]!) : tf.addN(scaled)) as Tensor1D
+    // One term of weight 1: a new handle on the same data (reshape shares it, reference-counted),
+    // where `tf.clone` would copy the whole vector on the wasm backend.
+    return (scaled.length === 1 ? tf.reshape(scaled[0]!, [-1]) : tf.addN(scaled)) as Tensor1D
   })
 
 const fusedLinearCombination = (terms: ReadonlyArray<readonly [Coefficient, Tensor1D]>): Tensor1D | undefined => {

@@ -11,6 +11,8 @@
  * conflict test and the projection then use the block's inner product.
  */
 import { Effect, Schema } from "effect"
+import { hostKernel } from "../core/hostKernels.ts"
+import { combineMany, gramMatrix64 } from "../core/hostSweeps.ts"
 import { permutation, seedState } from "../core/random.ts"
 import type { Tensor1D } from "../core/tf.ts"
 import { tf } from "../core/tf.ts"
@@ -42,6 +44,39 @@ export const pcgradSurgery = (tasks: ReadonlyArray<Tensor1D>, orders: ReadonlyAr
 export const pcgradDirection = (tasks: ReadonlyArray<Tensor1D>, orders: ReadonlyArray<ReadonlyArray<number>>): Tensor1D =>
   tf.tidy(() => linearCombination(pcgradSurgery(tasks, orders).map((g) => [1, g] as const)))
 
+/**
+ * The same direction computed on the host in coefficient space: every gᵢ' stays a combination
+ * Σ_m α_m·w_m·h_m of the raw gradients h_m (task weights w), so the conflict tests and projections
+ * only need the Gram matrix H_ab = ⟨h_a, h_b⟩, accumulated in float64 in ⌈k/2⌉·k sweeps; then one
+ * sweep writes d. `undefined` on backends without host access.
+ */
+export const pcgradDirectionOnHost = (
+  raw: ReadonlyArray<Tensor1D>,
+  weights: ReadonlyArray<number>,
+  orders: ReadonlyArray<ReadonlyArray<number>>,
+): Tensor1D | undefined => {
+  const k = raw.length
+  return hostKernel(raw, 1, (h, [out]) => {
+    const H = gramMatrix64(h)
+    const total = new Float64Array(k) // d = Σ_m total_m·h_m
+    for (let i = 0; i < k; i++) {
+      const alpha = new Float64Array(k) // gᵢ' = Σ_m alpha_m·h_m
+      alpha[i] = weights[i]!
+      for (const j of orders[i]!) {
+        if (j === i) continue
+        const wj = weights[j]!
+        let inner = 0 // ⟨gᵢ', g_j⟩
+        for (let m = 0; m < k; m++) inner += alpha[m]! * H[m * k + j]!
+        inner *= wj
+        const norm = wj * wj * H[j * k + j]!
+        if (inner < 0 && norm > 0) alpha[j] = alpha[j]! - (inner / norm) * wj
+      }
+      for (let m = 0; m < k; m++) total[m] = total[m]! + alpha[m]!
+    }
+    combineMany(out!, total, h)
+  })?.[0]
+}
+
 export const pcgrad: Interpreter<PCGradOptions> = {
   name: "pcgrad",
   description: "PCGrad: project each task gradient off the others it conflicts with, in random order (Yu et al. 2020).",
@@ -60,10 +95,12 @@ export const pcgrad: Interpreter<PCGradOptions> = {
             rng = next
             return order
           })
-          const direction = tf.tidy(() => {
-            const g = tasks.map((t) => tf.mul(gradients[t.name]!, t.weight) as Tensor1D)
-            return options.perBlock ? blockwise(state.blocks, g, (parts) => pcgradDirection(parts, orders)) : pcgradDirection(g, orders)
-          })
+          const raw = tasks.map((t) => gradients[t.name]!)
+          const weights = tasks.map((t) => t.weight)
+          const directionOf = (parts: ReadonlyArray<Tensor1D>): Tensor1D =>
+            pcgradDirectionOnHost(parts, weights, orders) ??
+            tf.tidy(() => pcgradDirection(parts.map((h, i) => tf.mul(h, weights[i]!) as Tensor1D), orders))
+          const direction = options.perBlock ? tf.tidy(() => blockwise(state.blocks, raw, directionOf)) : directionOf(raw)
           return [direction, { t: state.t + 1, rng, blocks: state.blocks }]
         },
       }

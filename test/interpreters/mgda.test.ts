@@ -103,6 +103,15 @@ describe("MGDA d = argmin{‖v‖ : v ∈ conv(g₁..g_k)}", () => {
   it("guarantee on strongly conflicting sets (every gradient at ≥ 90° from the first)", () =>
     fc.assert(fc.property(vectorSetWithCosine({ min: -1, max: 0 }, { maxCount: 5 }), guarantee)))
 
+  it("guarantee on a near-duplicate pair of gradients (a random counterexample when G was accumulated in float32)", () =>
+    guarantee([
+      Float32Array.from([-0.7427825927734375, 0, -0.0000457763671875]),
+      Float32Array.from([0.0000035000364277948393, 0.7406082153320312, -0.05679275467991829]),
+      Float32Array.from([-0.00002288818359375, 0, 0.37139129638671875]),
+      Float32Array.from([1.2270900962008113e-9, 0.7427825927734375, -0.00001991117278521415]),
+      Float32Array.from([-0.00002288818359375, -0.00008772677392698824, 0.37139129638671875]),
+    ]))
+
   it("d is the minimum-norm point: no convex combination is shorter (float64 enumeration)", () =>
     fc.assert(
       fc.property(gradientSets({ maxCount: 4, maxLength: 6 }), (gs) => {
