@@ -8,6 +8,8 @@
  * - Adam:      m ← β₁m + (1−β₁)d;  v ← β₂v + (1−β₂)d²;  θ ← θ − η·m̂/(√v̂ + ε),
  *              m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)        (Kingma & Ba 2015, Algorithm 1)
  */
+import { hostKernel } from "./hostKernels.ts"
+import { combine2 } from "./hostSweeps.ts"
 import type { Layout } from "./paramVector.ts"
 import { unflatten } from "./paramVector.ts"
 import { tf, type Tensor1D, type Variable } from "./tf.ts"
@@ -80,12 +82,27 @@ export const disposeOptimizerState = (state: OptimizerState): void => {
   for (const slot of Object.values(state.slots)) slot.dispose()
 }
 
-/** θ ← θ − Δ for every variable of the layout (in place on the variables). */
+/**
+ * θ ← θ − Δ for every variable of the layout (in place on the variables). On the host backends each
+ * variable's new values come from one sweep over θ and its stretch of Δ, read where it lies in the
+ * flat vector (no slice is copied out).
+ */
 export const applyStep = (layout: Layout, variables: Readonly<Record<string, Variable>>, delta: Tensor1D): void =>
   tf.tidy(() => {
-    const parts = unflatten(layout, delta)
     for (const entry of layout.entries) {
       const variable = variables[entry.name]!
-      variable.assign(tf.sub(variable, parts[entry.name]!))
+      const updated = hostKernel([variable, delta], 1, ([theta, step], [out]) =>
+        combine2(out!, 1, theta!, -1, step!.subarray(entry.offset, entry.offset + entry.size)),
+      )?.[0]
+      if (updated === undefined) return applyStepWithTensorOps(layout, variables, delta)
+      variable.assign(tf.reshape(updated, variable.shape))
     }
   })
+
+const applyStepWithTensorOps = (layout: Layout, variables: Readonly<Record<string, Variable>>, delta: Tensor1D): void => {
+  const parts = unflatten(layout, delta)
+  for (const entry of layout.entries) {
+    const variable = variables[entry.name]!
+    variable.assign(tf.sub(variable, parts[entry.name]!))
+  }
+}
