@@ -1,7 +1,8 @@
 /**
  * Scaling with the number of objectives: the rule's `step` alone (gradients given) for k = 2…16
- * objectives over 1e6 parameters, for PCGrad (k tasks: O(k²) inner products and projections) and
- * Bloop with a k-level hierarchy (Gram–Schmidt on k − 1 EMAs). Sizes alternate within a round.
+ * objectives over 1e6 parameters, for PCGrad (k tasks: O(k²) inner products, then projections in
+ * coefficient space), MGDA (the k×k Gram matrix, then a small QP) and Bloop with a k-level
+ * hierarchy (Gram–Schmidt on k − 1 EMAs). Sizes alternate within a round.
  *
  * `npm run bench -- scaling` (`--quick` for fewer repetitions).
  */
@@ -17,11 +18,11 @@ import { lookup } from "../src/interpreters/registry.ts"
 import { disposeReplaced } from "../src/training/tensors.ts"
 import { interleave, isQuick, mb, median, ms, ratio, table, timeMs } from "./measure.ts"
 
-export const description = "rule step time vs number of objectives (2…16) at 1e6 parameters: PCGrad and k-level Bloop"
+export const description = "rule step time vs number of objectives (2…16) at 1e6 parameters: PCGrad, MGDA and k-level Bloop"
 
 const n = 1e6
 const counts = [2, 4, 8, 16] as const
-const methods = ["pcgrad", "bloop"] as const
+const methods = ["pcgrad", "mgda", "bloop"] as const
 
 const lowered = (method: string, k: number): UpdateRule<any> => {
   const objectives = Array.from({ length: k }, (_, i) => objective(`o${i}`, () => tf.scalar(0)))
@@ -65,7 +66,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     ] as const),
   )
   const t = (method: string, k: number) => median(samples[`${method}/${k}`]!.samples)
-  console.log(`backend: ${tf.getBackend()}, ${n.toExponential(0)} parameters, medians of ${rounds} interleaved steps (MGDA is not on main yet, so not measured)\n`)
+  console.log(`backend: ${tf.getBackend()}, ${n.toExponential(0)} parameters, medians of ${rounds} interleaved steps\n`)
   console.log(
     table(
       ["objectives k", ...methods.flatMap((m) => [`${m} ms`, `${m} / k=2`]), "peak RSS MB", "peak tfjs MB"],

@@ -81,9 +81,6 @@ export const dotPair = (x: Float32Array, y: Float32Array, z: Float32Array): read
   return [xy, xz]
 }
 
-/** ⟨x, y⟩ in float64. */
-export const dot64 = (x: Float32Array, y: Float32Array): number => dotPair(x, y, y)[0]
-
 /** out = ca·a + cb·b, in float64 rounded once. */
 export const combine2 = (out: Float32Array, ca: number, a: Float32Array, cb: number, b: Float32Array): void => {
   const simd = simdFor(out, a, b)

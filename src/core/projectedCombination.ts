@@ -18,7 +18,7 @@
  * Backends without host access (tfjs-node, WebGL) use the tensor operations of `vector.ts`.
  */
 import { hostKernel } from "./hostKernels.ts"
-import { bloopSweep, combine2, combine3, dot64, dotPair } from "./hostSweeps.ts"
+import { bloopSweep, combine2, combine3, dotPair, gramMatrix64 } from "./hostSweeps.ts"
 import { tf, type Tensor1D } from "./tf.ts"
 import { emaUpdate, gramSchmidtTolerance, orthogonalBasis, projectOutSpan } from "./vector.ts"
 
@@ -95,8 +95,14 @@ const fusedSweeps = (
       R[0] = rr
       P[m] = gr
     } else {
-      for (let i = 0; i < m; i++) for (let j = i; j < m; j++) R[i * m + j] = R[j * m + i] = dot64(rs[i]!, rs[j]!)
-      for (let k = 1; k < levels; k++) for (let j = 0; j < k; j++) P[k * m + j] = dot64(gs[k]!, rs[j]!)
+      R.set(gramMatrix64(rs))
+      for (let k = 1; k < levels; k++) {
+        for (let j = 0; j < k; j += 2) {
+          const [first, second] = dotPair(gs[k]!, rs[j]!, rs[Math.min(j + 1, k - 1)]!)
+          P[k * m + j] = first
+          if (j + 1 < k) P[k * m + j + 1] = second
+        }
+      }
     }
     // Gram–Schmidt in coefficient space: q_i = Σ_j Q_ij r_j, orthogonal; q_i = 0 when dropped.
     const Q = new Float64Array(m * m)
