@@ -83,12 +83,13 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
         ratio(bandwidth("rule step") / copyBandwidth),
         ratio(bandwidth("tensor ops") / copyBandwidth),
         mb(Math.max(...Object.values(s).map((v) => v.peak.rssBytes))),
+        mb(Math.max(...Object.values(s).map((v) => v.peak.tfBytes))),
       ])
     }
     console.log(`backend: ${backend} (medians of interleaved samples; bandwidth in GB/s; target fused ≥ 0.50 of copy at 1e7 on wasm)\n`)
     console.log(
       table(
-        ["n", "copy ms", "fused ms", "rule step ms", "tensor ops ms", "copy GB/s", "fused GB/s", "fused/copy", "rule step/copy", "tensor ops/copy", "peak RSS MB"],
+        ["n", "copy ms", "fused ms", "rule step ms", "tensor ops ms", "copy GB/s", "fused GB/s", "fused/copy", "rule step/copy", "tensor ops/copy", "peak RSS MB", "peak tfjs MB"],
         rows,
       ),
     )

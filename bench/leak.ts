@@ -9,7 +9,7 @@ import { Effect, Either, Stream } from "effect"
 import { activateBackend } from "../src/core/backend.ts"
 import { tf } from "../src/core/tf.ts"
 import { makeSpec, momentum } from "../src/dsl/spec.ts"
-import { prioritize } from "../src/dsl/structure.ts"
+import { exampleOptionsFor, exampleStructureFor } from "../src/interpreters/builtinExamples.ts"
 import { builtinInterpreters } from "../src/interpreters/builtins.ts"
 import { lookup } from "../src/interpreters/registry.ts"
 import { leastSquaresProblem } from "../src/problems/leastSquares.ts"
@@ -29,7 +29,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     const spec = Either.getOrThrow(
       makeSpec({
         parameters: problem.parameters,
-        structure: prioritize(problem.objectives.fit!, problem.objectives.prior!, { lambda: 1 }),
+        structure: exampleStructureFor(method, problem.objectives.fit!, problem.objectives.prior!, { lambda: 1, atMost: 0.1 }),
         optimizer: momentum({ learningRate: 0.1 }),
         steps,
         batchSize: 8,
@@ -39,7 +39,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     const rule = await Effect.runPromise(
       Effect.gen(function* () {
         const interpreter = yield* lookup(builtinInterpreters, method)
-        return yield* interpreter.lower(spec.structure, yield* interpreter.decodeOptions({}), { seed: 1 })
+        return yield* interpreter.lower(spec.structure, yield* interpreter.decodeOptions(exampleOptionsFor(method)), { seed: 1 })
       }),
     )
     const before = tf.memory()

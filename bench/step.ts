@@ -30,6 +30,7 @@ import type { UpdateRule } from "../src/interpreters/interpreter.ts"
 import { createVariables } from "../src/training/parameters.ts"
 import { disposeReplaced } from "../src/training/tensors.ts"
 import { combineAndApply, trainingEvents } from "../src/training/train.ts"
+import { mb } from "./measure.ts"
 import { median, ms, table, timeMs } from "./timing.ts"
 
 export const description = "one Bloop step of an MLP 784-1024-1024-10 at batch 256: naive tfjs vs scalpel"
@@ -210,6 +211,13 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const naive = makeNaiveStep(data.source)
   const combine = makeCombineOnly(makeBloopSpec(data.source, 1))
   const samples = { naive: [] as Array<number>, naiveCombine: [] as Array<number>, scalpel: [] as Array<number>, scalpelNoFast: [] as Array<number>, combine: [] as Array<number> }
+  // Peak memory per variant, sampled right after each of its steps (RSS of the process, tfjs bytes).
+  const peaks: Record<string, { rss: number; tf: number }> = {}
+  const notePeak = (variant: string) => {
+    const p = (peaks[variant] ??= { rss: 0, tf: 0 })
+    p.rss = Math.max(p.rss, process.memoryUsage().rss)
+    p.tf = Math.max(p.tf, tf.memory().numBytes)
+  }
   let fastRewrites = 0
   let countAtInstall: number | undefined
 
@@ -226,8 +234,10 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     if (countAtInstall !== undefined) fastRewrites += rewrittenMatMulCount() - countAtInstall
     countAtInstall = undefined
     if (step > 1) (step % 2 === 0 ? samples.scalpel : samples.scalpelNoFast).push(elapsedMs)
+    notePeak(step % 2 === 0 ? "scalpel" : "scalpelNoFast")
     useTfjsKernels()
     const n = naive.step()
+    notePeak("naive")
     samples.naive.push(n.total)
     samples.naiveCombine.push(n.combine)
     useScalpelKernels()
@@ -244,19 +254,21 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const cpu: Array<number> = []
   await runSession(makeBloopSpec(data.source, cpuSteps + 1), (step, elapsedMs) => {
     if (step > 1) cpu.push(elapsedMs)
+    notePeak("cpu")
   })
   data.dispose()
 
   const naiveMs = median(samples.naive)
   const scalpelMs = median(samples.scalpel)
   const combineMs = median(samples.combine)
+  const memory = (variant: string) => [mb(peaks[variant]?.rss ?? 0), mb(peaks[variant]?.tf ?? 0)]
   const rows = [
-    ["(a) naive tfjs, wasm, default kernels", ms(naiveMs), String(samples.naive.length), "1.00", `${ms(median(samples.naiveCombine))} (${pct(median(samples.naiveCombine), naiveMs)})`],
-    ["(b) scalpel session, wasm, fast kernels", ms(scalpelMs), String(samples.scalpel.length), ratio(scalpelMs, naiveMs), `${ms(combineMs)} (${pct(combineMs, scalpelMs)})`],
-    ["(b') scalpel session, wasm, SCALPEL_FAST_MATMUL=0", ms(median(samples.scalpelNoFast)), String(samples.scalpelNoFast.length), ratio(median(samples.scalpelNoFast), naiveMs), "same as (b)"],
-    ["(c) scalpel session, cpu", ms(median(cpu)), String(cpu.length), ratio(median(cpu), naiveMs), "-"],
+    ["(a) naive tfjs, wasm, default kernels", ms(naiveMs), String(samples.naive.length), "1.00", `${ms(median(samples.naiveCombine))} (${pct(median(samples.naiveCombine), naiveMs)})`, ...memory("naive")],
+    ["(b) scalpel session, wasm, fast kernels", ms(scalpelMs), String(samples.scalpel.length), ratio(scalpelMs, naiveMs), `${ms(combineMs)} (${pct(combineMs, scalpelMs)})`, ...memory("scalpel")],
+    ["(b') scalpel session, wasm, SCALPEL_FAST_MATMUL=0", ms(median(samples.scalpelNoFast)), String(samples.scalpelNoFast.length), ratio(median(samples.scalpelNoFast), naiveMs), "same as (b)", ...memory("scalpelNoFast")],
+    ["(c) scalpel session, cpu", ms(median(cpu)), String(cpu.length), ratio(median(cpu), naiveMs), "-", ...memory("cpu")],
   ]
-  console.log(table(["variant", "step ms (median)", "n", "step / naive", "combine ms (share of step)"], rows))
+  console.log(table(["variant", "step ms (median)", "n", "step / naive", "combine ms (share of step)", "peak RSS MB", "peak tfjs MB"], rows))
   console.log(`\nscalpel wasm step / naive wasm step = ${(scalpelMs / naiveMs).toFixed(3)} (target ≤ 0.333)`)
   console.log(`combine / scalpel wasm step = ${(combineMs / scalpelMs).toFixed(3)} (target ≤ 0.10)`)
   console.log(`matMul kernel calls rewritten per fast session step: ${rewritesPerFastStep}`)

@@ -19,7 +19,7 @@ interface WasmBackendLike {
   makeOutput(shape: Array<number>, dtype: "float32"): tf.TensorInfo
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array
   /** The Emscripten module; `asm.memory` is the linear memory the tensors live in. */
-  readonly wasm?: { readonly asm?: { readonly memory?: unknown } }
+  readonly wasm?: { readonly asm?: { readonly memory?: unknown }; readonly _malloc?: (bytes: number) => number }
 }
 
 const isWasmBackend = (backend: unknown): backend is WasmBackendLike =>
@@ -54,7 +54,8 @@ export const hostKernel = (
     const tensors = infos.map((info) => tf.engine().makeTensorFromTensorInfo(info) as Tensor1D)
     // Lets the sweeps of hostSweeps.ts run as WebAssembly SIMD on these views.
     const memory = backend.wasm?.asm?.memory
-    if (isWasmMemory(memory)) bindSweepsToMemory(memory)
+    const malloc = backend.wasm?._malloc
+    if (isWasmMemory(memory)) bindSweepsToMemory(memory, malloc === undefined ? undefined : (bytes) => malloc(bytes))
     body(
       inputs.map((t) => backend.typedArrayFromHeap(t)),
       infos.map((info) => backend.typedArrayFromHeap(info)),

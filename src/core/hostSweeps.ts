@@ -37,20 +37,26 @@ interface SweepExports {
   lin3(out: number, a: number, b: number, c: number, n: number, ca: number, cb: number, cc: number): void
   bloop2(d: number, eo: number, g0: number, g1: number, r: number, e: number, n: number, l1: number, c: number, keep: number, take: number): void
   copyFinite(dst: number, src: number, n: number): number
+  linN(out: number, table: number, count: number, n: number): void
 }
 
+/** Terms `linN` takes at most: its table of (pointer, coefficient) entries is allocated once. */
+const tableCapacity = 64
+
 let compiled: object | undefined
-let bound: { readonly memory: WasmMemory; readonly exports: SweepExports } | undefined
+let bound: { readonly memory: WasmMemory; readonly exports: SweepExports; readonly table: number | undefined } | undefined
 
 /**
  * Run the SIMD sweeps on views of `memory` from now on (the tfjs wasm backend's memory; called by
- * `hostKernel`). Compiles the 2 KB module once; instantiating on a new memory is cheap.
+ * `hostKernel`). Compiles the 2 KB module once; instantiating on a new memory is cheap. `allocate`
+ * (the memory owner's `malloc`) provides, once, the small table through which `combineMany` passes
+ * more than three vectors; without it those combinations take the JavaScript loop.
  */
-export const bindSweepsToMemory = (memory: WasmMemory): void => {
+export const bindSweepsToMemory = (memory: WasmMemory, allocate?: (bytes: number) => number): void => {
   if (bound?.memory === memory) return
   compiled ??= new WebAssemblyApi.Module(Buffer.from(sweepsWasmBase64, "base64"))
   const instance = new WebAssemblyApi.Instance(compiled, { env: { memory } })
-  bound = { memory, exports: instance.exports as unknown as SweepExports }
+  bound = { memory, exports: instance.exports as unknown as SweepExports, table: allocate?.(16 * tableCapacity) }
 }
 
 /** The SIMD exports when every view lies in the bound memory (checked against its current buffer). */
@@ -136,12 +142,26 @@ export const gramMatrix64 = (vectors: ReadonlyArray<Float32Array>): Float64Array
   return gram
 }
 
-/** out = Σ_m c_m·v_m in float64, rounded once (one sweep; fused SIMD for up to three vectors). */
+/**
+ * out = Σ_m c_m·v_m, summed in float64 in order m = 0, 1, … and rounded once (one sweep). Two or
+ * three vectors take the dedicated kernels (the same bits), more take the table-driven `linN`.
+ */
 export const combineMany = (out: Float32Array, coefficients: ArrayLike<number>, vectors: ReadonlyArray<Float32Array>): void => {
   const [a, b, c] = vectors
   if (vectors.length === 1) return combine2(out, coefficients[0]!, a!, 0, a!)
   if (vectors.length === 2) return combine2(out, coefficients[0]!, a!, coefficients[1]!, b!)
   if (vectors.length === 3) return combine3(out, coefficients[0]!, a!, coefficients[1]!, b!, coefficients[2]!, c!)
+  const simd = simdFor(out, ...vectors)
+  if (simd !== undefined && bound?.table !== undefined && vectors.length <= tableCapacity) {
+    const table = bound.table
+    const words = new Int32Array(bound.memory.buffer, table, 4 * vectors.length)
+    const numbers = new Float64Array(bound.memory.buffer, table, 2 * vectors.length)
+    vectors.forEach((v, m) => {
+      words[4 * m] = v.byteOffset
+      numbers[2 * m + 1] = coefficients[m]!
+    })
+    return simd.linN(out.byteOffset, table, vectors.length, out.length)
+  }
   for (let i = 0; i < out.length; i++) {
     let s = 0
     for (let m = 0; m < vectors.length; m++) s += coefficients[m]! * vectors[m]![i]!

@@ -18,7 +18,7 @@
  * Backends without host access (tfjs-node, WebGL) use the tensor operations of `vector.ts`.
  */
 import { hostKernel } from "./hostKernels.ts"
-import { bloopSweep, combine2, combine3, dotPair, gramMatrix64 } from "./hostSweeps.ts"
+import { bloopSweep, combine2, combine3, combineMany, dotPair, gramMatrix64 } from "./hostSweeps.ts"
 import { tf, type Tensor1D } from "./tf.ts"
 import { emaUpdate, gramSchmidtTolerance, orthogonalBasis, projectOutSpan } from "./vector.ts"
 
@@ -77,7 +77,6 @@ const fusedSweeps = (
   lambdas: ReadonlyArray<number>,
   decay: number,
 ): void => {
-  const n = outputs[0]!.length
   const gs = inputs.slice(0, levels)
   const rs = inputs.slice(levels, levels + m)
   const es = inputs.slice(levels + m)
@@ -150,12 +149,7 @@ const fusedSweeps = (
       combine3(d, 1, g0, gCoefficient[1]!, g1, rCoefficient[0]!, rs[0]!)
     }
   } else {
-    for (let x = 0; x < n; x++) {
-      let s = 0
-      for (let k = 0; k < levels; k++) s += gCoefficient[k]! * gs[k]![x]!
-      for (let j = 0; j < m; j++) s += rCoefficient[j]! * rs[j]![x]!
-      d[x] = s
-    }
+    combineMany(d, [...gCoefficient, ...rCoefficient], [...gs, ...rs])
   }
   for (let k = emasDone; k < emaCount; k++) combine2(outputs[1 + k]!, decay, es[k]!, 1 - decay, gs[k]!)
 }

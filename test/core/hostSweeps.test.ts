@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { assembleKernels } from "../../scripts/kernelAssembly.ts"
-import { bindSweepsToMemory, bloopSweep, combine2, combine3, copyFinite, dotPair } from "../../src/core/hostSweeps.ts"
+import { bindSweepsToMemory, bloopSweep, combine2, combine3, combineMany, copyFinite, dotPair } from "../../src/core/hostSweeps.ts"
 import { sweepsWasmBase64 } from "../../src/core/kernels/sweepsBinary.ts"
 
 /**
@@ -10,7 +10,7 @@ import { sweepsWasmBase64 } from "../../src/core/kernels/sweepsBinary.ts"
  * JavaScript loop, so each property compares the two paths on the same inputs.
  */
 const memory = new (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer; grow(p: number): number } } }).WebAssembly.Memory({ initial: 4 })
-bindSweepsToMemory(memory)
+bindSweepsToMemory(memory, () => 200_000) // linN's table, far above the test vectors
 
 /** A bump allocator in the wasm memory, reset at the start of every property run. */
 let offset = 64
@@ -76,6 +76,23 @@ describe("host sweeps: WebAssembly SIMD and JavaScript give the same bits", () =
         expect(bits(wEma!)).toEqual(bits(emaOut))
         d.forEach((x, i) => expect(x).toBe(Math.fround(g0![i]! + lambda * g1![i]! + c * r![i]!)))
       }),
+    ))
+
+  it("combineMany (4–9 vectors, the table-driven kernel): out = Σ c_m·v_m summed in order", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 4, max: 9 }).chain((k) => fc.tuple(vectors(k), fc.array(coefficient, { minLength: k, maxLength: k }))),
+        ([[vs, shift], cs]) => {
+          resetWasm()
+          const scalar = new Float32Array(vs[0]!.length)
+          combineMany(scalar, cs, vs)
+          const inside = inWasm(vs, shift)
+          const [out] = fresh(vs[0]!.length, 1, shift)
+          combineMany(out!, cs, inside)
+          expect(bits(out!)).toEqual(bits(scalar))
+          scalar.forEach((x, i) => expect(x).toBe(Math.fround(vs.reduce((s, v, m) => s + cs[m]! * v[i]!, 0))))
+        },
+      ),
     ))
 
   it("copyFinite copies every bit and reports false exactly when some value is ±∞ or NaN", () =>

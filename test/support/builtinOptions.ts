@@ -1,11 +1,5 @@
-/**
- * Options under which every built-in interpreter decodes, for tests that loop over the registry:
- * `chain` needs a rule (here Bloop, with a transform on each side); the others accept `{}`.
- */
-export const builtinOptionsFor = (name: string): unknown =>
-  name === "chain"
-    ? { before: [{ name: "clip-by-global-norm", options: { maxNorm: 1 } }], rule: { name: "bloop" }, after: [{ name: "normalize" }] }
-    : {}
+/** Options under which every built-in interpreter decodes (see src/interpreters/builtinExamples.ts). */
+export { exampleOptionsFor as builtinOptionsFor } from "../../src/interpreters/builtinExamples.ts"
 
-/** The interpreter a lowering failure names: a chain passes on its rule's (Bloop's, above). */
+/** The interpreter a lowering failure names: a chain passes on its rule's (Bloop's). */
 export const lowersAs = (name: string): string => (name === "chain" ? "bloop" : name)

@@ -2,7 +2,7 @@ import { Effect, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { tf } from "../../src/core/tf.ts"
 import { makeSpec, sgd } from "../../src/dsl/spec.ts"
-import { constrain, prioritize, sum } from "../../src/dsl/structure.ts"
+import { exampleStructureFor } from "../../src/interpreters/builtinExamples.ts"
 import { builtinInterpreters } from "../../src/interpreters/builtins.ts"
 import { builtinOptionsFor } from "../support/builtinOptions.ts"
 import { leastSquaresProblem } from "../../src/problems/leastSquares.ts"
@@ -22,11 +22,8 @@ describe("training is leak-free over 1,000 steps", () => {
       Effect.gen(function* () {
         const spec = yield* makeSpec({
           parameters: problem.parameters,
-          // primal-dual lowers constraints, not priorities: give it "min fit s.t. prior ≤ 0.1".
-          structure:
-            name === "primal-dual"
-              ? sum(problem.objectives.fit!, constrain(problem.objectives.prior!, { atMost: 0.1 }))
-              : prioritize(problem.objectives.fit!, problem.objectives.prior!, { lambda: 0.5 }),
+          // primal-dual lowers constraints, not priorities: it gets "min fit s.t. prior ≤ 0.1".
+          structure: exampleStructureFor(name, problem.objectives.fit!, problem.objectives.prior!, { lambda: 0.5, atMost: 0.1 }),
           optimizer: sgd({ learningRate: 0.1 }),
           steps,
           batchSize: 4,

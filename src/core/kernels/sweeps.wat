@@ -208,6 +208,52 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $tail))))
 
+  ;; out = Σ_t c_t·v_t over a table of `count` 16-byte entries (pointer i32, 4 bytes unused,
+;; coefficient f64), summed in table order from 0 like the JavaScript loop, rounded once.
+  (func (export "linN") (param $out i32) (param $table i32) (param $count i32) (param $n i32)
+    (local $i i32) (local $stop i32) (local $end i32) (local $t i32) (local $entry i32) (local $tableEnd i32)
+    (local $v v128) (local $c v128) (local $lo v128) (local $hi v128) (local $s f64)
+    (local.set $stop (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $tableEnd (i32.add (local.get $table) (i32.shl (local.get $count) (i32.const 4))))
+    (block $vectorDone
+      (loop $vector
+        (br_if $vectorDone (i32.ge_u (local.get $i) (local.get $stop)))
+        (local.set $lo (v128.const f64x2 0 0))
+        (local.set $hi (v128.const f64x2 0 0))
+        (local.set $entry (local.get $table))
+        (block $termsDone
+          (loop $terms
+            (br_if $termsDone (i32.ge_u (local.get $entry) (local.get $tableEnd)))
+            (local.set $v (v128.load (i32.add (i32.load (local.get $entry)) (local.get $i))))
+            (local.set $c (f64x2.splat (f64.load offset=8 (local.get $entry))))
+            (local.set $lo (f64x2.add (local.get $lo) (f64x2.mul (local.get $c) (f64x2.promote_low_f32x4 (local.get $v)))))
+            (local.set $hi (f64x2.add (local.get $hi) (f64x2.mul (local.get $c) (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))))))
+            (local.set $entry (i32.add (local.get $entry) (i32.const 16)))
+            (br $terms)))
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero (local.get $lo))
+            (f32x4.demote_f64x2_zero (local.get $hi))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vector)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $s (f64.const 0))
+        (local.set $entry (local.get $table))
+        (block $termsDone
+          (loop $terms
+            (br_if $termsDone (i32.ge_u (local.get $entry) (local.get $tableEnd)))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load offset=8 (local.get $entry))
+              (f64.promote_f32 (f32.load (i32.add (i32.load (local.get $entry)) (local.get $i)))))))
+            (local.set $entry (i32.add (local.get $entry) (i32.const 16)))
+            (br $terms)))
+        (f32.store (i32.add (local.get $out) (local.get $i)) (f32.demote_f64 (local.get $s)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $tail))))
+
   ;; Copy n floats from src to dst; returns 1 when all of them are finite, 0 otherwise
   ;; (x·0 is 0 for finite x and NaN for ±∞ and NaN, and a NaN survives the sum).
   (func (export "copyFinite") (param $dst i32) (param $src i32) (param $n i32) (result i32)
