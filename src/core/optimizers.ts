@@ -11,7 +11,6 @@
 import { hostKernel } from "./hostKernels.ts"
 import { combine2 } from "./hostSweeps.ts"
 import type { Layout } from "./paramVector.ts"
-import { unflatten } from "./paramVector.ts"
 import { tf, type Tensor1D, type Variable } from "./tf.ts"
 
 /** The optimizers scalpel ships, with their settings. */
@@ -91,18 +90,10 @@ export const applyStep = (layout: Layout, variables: Readonly<Record<string, Var
   tf.tidy(() => {
     for (const entry of layout.entries) {
       const variable = variables[entry.name]!
-      const updated = hostKernel([variable, delta], 1, ([theta, step], [out]) =>
-        combine2(out!, 1, theta!, -1, step!.subarray(entry.offset, entry.offset + entry.size)),
-      )?.[0]
-      if (updated === undefined) return applyStepWithTensorOps(layout, variables, delta)
+      const updated =
+        hostKernel([variable, delta], 1, ([theta, step], [out]) =>
+          combine2(out!, 1, theta!, -1, step!.subarray(entry.offset, entry.offset + entry.size)),
+        )?.[0] ?? tf.sub(tf.reshape(variable, [entry.size]), tf.slice(delta, entry.offset, entry.size))
       variable.assign(tf.reshape(updated, variable.shape))
     }
   })
-
-const applyStepWithTensorOps = (layout: Layout, variables: Readonly<Record<string, Variable>>, delta: Tensor1D): void => {
-  const parts = unflatten(layout, delta)
-  for (const entry of layout.entries) {
-    const variable = variables[entry.name]!
-    variable.assign(tf.sub(variable, parts[entry.name]!))
-  }
-}
