@@ -17,8 +17,11 @@ import { mlpProblem, mlpSpec, parameterCount, twoLevels } from "./mlp.ts"
 
 export const description = "cpu vs wasm (vs node when installed): training step and combine step; is the automatic default the fastest?"
 
-/** Step times (ms) of one Bloop session of `steps` steps on the active backend, after one warm-up step. */
-const trainingSteps = async (steps: number): Promise<Array<number>> => {
+/** Largest `tf.memory().numBytes` seen after a training step, per backend. */
+const tfPeak: Record<string, number> = {}
+
+/** Step times (ms) of one Bloop session of `steps` steps on the active backend (named `backend`), after one warm-up step. */
+const trainingSteps = async (backend: string, steps: number): Promise<Array<number>> => {
   const problem = mlpProblem()
   const spec = mlpSpec(twoLevels(problem), steps + 1)
   const rule = await Effect.runPromise(
@@ -29,7 +32,15 @@ const trainingSteps = async (steps: number): Promise<Array<number>> => {
   )
   const times: Array<number> = []
   await Effect.runPromise(
-    trainingEvents(spec, rule).pipe(Stream.runForEach((e) => Effect.sync(() => e._tag === "Step" && e.step > 1 && times.push(e.elapsedMs)))),
+    trainingEvents(spec, rule).pipe(
+      Stream.runForEach((e) =>
+        Effect.sync(() => {
+          if (e._tag !== "Step") return
+          if (e.step > 1) times.push(e.elapsedMs)
+          tfPeak[backend] = Math.max(tfPeak[backend] ?? 0, tf.memory().numBytes)
+        }),
+      ),
+    ),
   )
   problem.dispose()
   return times
@@ -62,7 +73,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   for (let block = 0; block < blocks; block++) {
     for (const name of block % 2 === 0 ? available : [...available].reverse()) {
       await Effect.runPromise(activateBackend(name))
-      step[name]!.push(...(await trainingSteps(quick ? 2 : 4)))
+      step[name]!.push(...(await trainingSteps(name, quick ? 2 : 4)))
       combine[name]!.push(...combineTimes(quick ? 3 : 7))
       rss[name] = Math.max(rss[name]!, process.memoryUsage().rss)
     }
@@ -71,8 +82,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   console.log(`Bloop training step of the MLP (${(parameterCount / 1e6).toFixed(2)}M parameters) and combine step at 1e6, medians over ${blocks} alternating block(s)\n`)
   console.log(
     table(
-      ["backend", "training step ms", "vs fastest", "combine step ms", "peak RSS MB"],
-      available.map((b) => [b, ms(median(step[b]!)), ratio(median(step[b]!) / median(step[fastest]!)), ms(median(combine[b]!)), mb(rss[b]!)]),
+      ["backend", "training step ms", "vs fastest", "combine step ms", "peak RSS MB", "peak tfjs MB"],
+      available.map((b) => [b, ms(median(step[b]!)), ratio(median(step[b]!) / median(step[fastest]!)), ms(median(combine[b]!)), mb(rss[b]!), mb(tfPeak[b] ?? 0)]),
     ),
   )
   const auto = await Effect.runPromise(selectBackend("auto"))
