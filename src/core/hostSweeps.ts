@@ -1,6 +1,6 @@
 /**
  * The few memory sweeps that scalpel's fused host paths are made of, on float32 views:
- * two inner products in one pass, linear combinations of two or three vectors, two-level Bloop's
+ * two inner products in one pass, linear combinations of any number of vectors, two-level Bloop's
  * combined direction-and-EMA pass, and a copy that also reports whether every value is finite.
  *
  * When the views live in the linear memory of the tfjs wasm backend (see `hostKernels.ts`), the
