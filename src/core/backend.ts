@@ -10,6 +10,7 @@
 import { Config, Context, Effect, Layer, Option } from "effect"
 import { BackendUnavailable } from "./errors.ts"
 import { installFastMatMul, parseFastMatMulSetting } from "./fastMatMul.ts"
+import { useHostKernels } from "./hostKernels.ts"
 import { installFastSlice } from "./fastSlice.ts"
 import { tf } from "./tf.ts"
 
@@ -55,7 +56,8 @@ const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wa
  * Load and activate one backend, or fail with {@link BackendUnavailable}. Unless
  * `SCALPEL_FAST_MATMUL=0`, also installs the fast transposed products of `fastMatMul.ts` and the
  * fast contiguous slices of `fastSlice.ts` on it (idempotent, and no-ops on backends where the
- * measurements found nothing to gain).
+ * measurements found nothing to gain). `SCALPEL_HOST_KERNELS=0` makes the rules use tfjs tensor
+ * operations instead of the fused host sweeps (`hostKernels.ts`), as they do on tfjs-node.
  */
 export const activateBackend = (name: BackendName): Effect.Effect<void, BackendUnavailable> =>
   Effect.tryPromise({
@@ -68,10 +70,7 @@ export const activateBackend = (name: BackendName): Effect.Effect<void, BackendU
     catch: (error) => new BackendUnavailable({ backend: name, reason: describeError(error), remedy: remedies[name] }),
   }).pipe(
     Effect.zipLeft(
-      Config.string("SCALPEL_FAST_MATMUL").pipe(
-        Config.option,
-        Effect.map((raw) => parseFastMatMulSetting(Option.getOrUndefined(raw))),
-        Effect.orElseSucceed(() => true),
+      switchSetting("SCALPEL_FAST_MATMUL").pipe(
         Effect.tap((enabled) =>
           enabled
             ? Effect.sync(() => {
@@ -82,6 +81,15 @@ export const activateBackend = (name: BackendName): Effect.Effect<void, BackendU
         ),
       ),
     ),
+    Effect.zipLeft(switchSetting("SCALPEL_HOST_KERNELS").pipe(Effect.tap((enabled) => Effect.sync(() => useHostKernels(enabled))))),
+  )
+
+/** An on/off environment setting, on unless set to 0, false, off or no. */
+const switchSetting = (name: string): Effect.Effect<boolean> =>
+  Config.string(name).pipe(
+    Config.option,
+    Effect.map((raw) => parseFastMatMulSetting(Option.getOrUndefined(raw))),
+    Effect.orElseSucceed(() => true),
   )
 
 /** Activate `choice`; in `auto` mode, the first of node, wasm, cpu that loads. */

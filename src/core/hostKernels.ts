@@ -26,6 +26,17 @@ const isWasmBackend = (backend: unknown): backend is WasmBackendLike =>
   typeof (backend as Partial<WasmBackendLike>).makeOutput === "function" &&
   typeof (backend as Partial<WasmBackendLike>).typedArrayFromHeap === "function"
 
+let hostAccess = true
+
+/**
+ * Whether {@link hostKernel} may run at all (default on). Off, every caller takes its tfjs
+ * tensor-op path, as on backends without host access: for tests of those paths and comparisons
+ * (`SCALPEL_HOST_KERNELS=0`, read when a backend is activated).
+ */
+export const useHostKernels = (enabled: boolean): void => {
+  hostAccess = enabled
+}
+
 /**
  * Run `body` on host views of `inputs` (float32) and of `outputs` fresh float32 vectors of length
  * `outputLength` (by default the first input's size), which it must fill completely. Returns the output tensors, or
@@ -37,7 +48,7 @@ export const hostKernel = (
   body: (inputs: ReadonlyArray<Float32Array>, outputs: ReadonlyArray<Float32Array>) => void,
   outputLength: number = inputs[0]?.size ?? 0,
 ): Array<Tensor1D> | undefined => {
-  if (inputs.some((t) => t.dtype !== "float32")) return undefined
+  if (!hostAccess || inputs.some((t) => t.dtype !== "float32")) return undefined
   const n = outputLength
   const name = tf.getBackend()
   if (name === "cpu") {
