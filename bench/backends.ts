@@ -9,27 +9,21 @@ import { Effect, Either, Stream } from "effect"
 import { activateBackend, type BackendName, backendNames, selectBackend } from "../src/core/backend.ts"
 import { projectedCombination } from "../src/core/projectedCombination.ts"
 import { tf, type Tensor1D } from "../src/core/tf.ts"
-import { builtinInterpreters } from "../src/interpreters/builtins.ts"
-import { lookup } from "../src/interpreters/registry.ts"
 import { trainingEvents } from "../src/training/train.ts"
-import { isQuick, mb, median, ms, ratio, table, timeMs } from "./measure.ts"
+import { isQuick, mb, median, ms, newPeak, type PeakMemory, ratio, sampleMemory, table, timeMs } from "./measure.ts"
+import { lowerBuiltin } from "./rules.ts"
 import { mlpProblem, mlpSpec, parameterCount, twoLevels } from "./mlp.ts"
 
 export const description = "cpu vs wasm (vs node when installed): training step and combine step; is the automatic default the fastest?"
 
-/** Largest `tf.memory().numBytes` seen after a training step, per backend. */
-const tfPeak: Record<string, number> = {}
+/** Peak memory per backend, sampled after every training step and after each block. */
+const peaks: Record<string, PeakMemory> = {}
 
 /** Step times (ms) of one Bloop session of `steps` steps on the active backend (named `backend`), after one warm-up step. */
 const trainingSteps = async (backend: string, steps: number): Promise<Array<number>> => {
   const problem = mlpProblem()
   const spec = mlpSpec(twoLevels(problem), steps + 1)
-  const rule = await Effect.runPromise(
-    Effect.gen(function* () {
-      const interpreter = yield* lookup(builtinInterpreters, "bloop")
-      return yield* interpreter.lower(spec.structure, yield* interpreter.decodeOptions({}), { seed: 1 })
-    }),
-  )
+  const rule = lowerBuiltin("bloop", spec.structure, 1)
   const times: Array<number> = []
   await Effect.runPromise(
     trainingEvents(spec, rule).pipe(
@@ -37,7 +31,7 @@ const trainingSteps = async (backend: string, steps: number): Promise<Array<numb
         Effect.sync(() => {
           if (e._tag !== "Step") return
           if (e.step > 1) times.push(e.elapsedMs)
-          tfPeak[backend] = Math.max(tfPeak[backend] ?? 0, tf.memory().numBytes)
+          sampleMemory((peaks[backend] ??= newPeak()))
         }),
       ),
     ),
@@ -68,14 +62,13 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   }
   const step: Record<string, Array<number>> = Object.fromEntries(available.map((b) => [b, [] as Array<number>]))
   const combine: Record<string, Array<number>> = Object.fromEntries(available.map((b) => [b, [] as Array<number>]))
-  const rss: Record<string, number> = Object.fromEntries(available.map((b) => [b, 0]))
   const blocks = quick ? 1 : 2
   for (let block = 0; block < blocks; block++) {
     for (const name of block % 2 === 0 ? available : [...available].reverse()) {
       await Effect.runPromise(activateBackend(name))
       step[name]!.push(...(await trainingSteps(name, quick ? 2 : 4)))
       combine[name]!.push(...combineTimes(quick ? 3 : 7))
-      rss[name] = Math.max(rss[name]!, process.memoryUsage().rss)
+      sampleMemory((peaks[name] ??= newPeak()))
     }
   }
   const fastest = [...available].sort((a, b) => median(step[a]!) - median(step[b]!))[0]!
@@ -83,7 +76,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   console.log(
     table(
       ["backend", "training step ms", "vs fastest", "combine step ms", "peak RSS MB", "peak tfjs MB"],
-      available.map((b) => [b, ms(median(step[b]!)), ratio(median(step[b]!) / median(step[fastest]!)), ms(median(combine[b]!)), mb(rss[b]!), mb(tfPeak[b] ?? 0)]),
+      available.map((b) => [b, ms(median(step[b]!)), ratio(median(step[b]!) / median(step[fastest]!)), ms(median(combine[b]!)), mb(peaks[b]!.rssBytes), mb(peaks[b]!.tfBytes)]),
     ),
   )
   const auto = await Effect.runPromise(selectBackend("auto"))

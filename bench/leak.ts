@@ -11,10 +11,10 @@ import { tf } from "../src/core/tf.ts"
 import { makeSpec, momentum } from "../src/dsl/spec.ts"
 import { exampleOptionsFor, exampleStructureFor } from "../src/interpreters/builtinExamples.ts"
 import { builtinInterpreters } from "../src/interpreters/builtins.ts"
-import { lookup } from "../src/interpreters/registry.ts"
 import { leastSquaresProblem } from "../src/problems/leastSquares.ts"
 import { trainingEvents } from "../src/training/train.ts"
 import { isQuick, table } from "./measure.ts"
+import { lowerBuiltin } from "./rules.ts"
 
 export const description = "10,000 steps of each interpreter: tf.memory() tensors and bytes must stay flat"
 
@@ -36,12 +36,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
         seed: 1,
       }),
     )
-    const rule = await Effect.runPromise(
-      Effect.gen(function* () {
-        const interpreter = yield* lookup(builtinInterpreters, method)
-        return yield* interpreter.lower(spec.structure, yield* interpreter.decodeOptions(exampleOptionsFor(method)), { seed: 1 })
-      }),
-    )
+    const rule = lowerBuiltin(method, spec.structure, 1, exampleOptionsFor(method))
     const before = tf.memory()
     const seen: Array<{ tensors: number; bytes: number }> = []
     const started = performance.now()

@@ -15,12 +15,11 @@ import { activateBackend } from "../src/core/backend.ts"
 import { makeOptimizer } from "../src/core/optimizers.ts"
 import { layoutOf } from "../src/core/paramVector.ts"
 import { tf, type Tensor, type Tensor1D, type Variable } from "../src/core/tf.ts"
-import { builtinInterpreters } from "../src/interpreters/builtins.ts"
-import { lookup } from "../src/interpreters/registry.ts"
 import { createVariables } from "../src/training/parameters.ts"
 import { disposeReplaced } from "../src/training/tensors.ts"
 import { combineAndApply, trainingEvents, type TrainingEvent } from "../src/training/train.ts"
-import { interleave, isQuick, mb, median, ms, ratio, table, timeMs } from "./measure.ts"
+import { interleave, isQuick, mb, median, ms, newPeak, type PeakMemory, ratio, sampleMemory, table, timeMs } from "./measure.ts"
+import { lowerBuiltin } from "./rules.ts"
 import { batchSize, lambda, learningRate, mlpProblem, mlpSpec, type MlpProblem, parameterCount, parameterDeclarations, twoLevels } from "./mlp.ts"
 
 export const description = `one training step of each interpreter vs a hand-written tfjs loop (MLP, ${(parameterCount / 1e6).toFixed(2)}M parameters, batch ${batchSize})`
@@ -31,12 +30,7 @@ type Method = (typeof methods)[number]
 /** A scalpel run advanced one step per call (the stream is pulled by hand). */
 const scalpelStepper = async (problem: MlpProblem, method: Method, steps: number) => {
   const spec = mlpSpec(twoLevels(problem), steps)
-  const rule = await Effect.runPromise(
-    Effect.gen(function* () {
-      const interpreter = yield* lookup(builtinInterpreters, method)
-      return yield* interpreter.lower(spec.structure, yield* interpreter.decodeOptions({}), { seed: spec.seed })
-    }),
-  )
+  const rule = lowerBuiltin(method, spec.structure, spec.seed)
   const scope = Effect.runSync(Scope.make())
   const pull = await Effect.runPromise(Scope.extend(Stream.toPull(trainingEvents(spec, rule)), scope))
   const next = () => Effect.runPromise(pull as Effect.Effect<unknown, unknown>) as Promise<ReadonlyArray<TrainingEvent>>
@@ -110,12 +104,7 @@ const combineOnly = (problem: MlpProblem, rounds: number): Record<string, number
     aux: tf.randomNormal([layout.size], 0, 1e-3, "float32", 5) as Tensor1D,
   }
   const cases = methods.map((method) => {
-    const rule = Effect.runSync(
-      Effect.gen(function* () {
-        const interpreter = yield* lookup(builtinInterpreters, method)
-        return yield* interpreter.lower(spec.structure, yield* interpreter.decodeOptions({}), { seed: spec.seed })
-      }),
-    )
+    const rule = lowerBuiltin(method, spec.structure, spec.seed)
     return { method, rule, ruleState: rule.init(layout), optimizerState: optimizer.init(layout) }
   })
   const samples = interleave(
@@ -158,13 +147,12 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   for (let w = 0; w < warmup; w++) for (const [, v] of variants) await v()
   // Asynchronous variants, so interleave by hand (same rotation as measure.ts's interleave).
   const samples: Record<string, Array<number>> = Object.fromEntries(variants.map(([n]) => [n, [] as Array<number>]))
-  const peaks: Record<string, { rss: number; tf: number }> = Object.fromEntries(variants.map(([n]) => [n, { rss: 0, tf: 0 }]))
+  const peaks: Record<string, PeakMemory> = Object.fromEntries(variants.map(([n]) => [n, newPeak()]))
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < variants.length; i++) {
       const [name, v] = variants[(i + r) % variants.length]!
       samples[name]!.push(await v())
-      peaks[name]!.rss = Math.max(peaks[name]!.rss, process.memoryUsage().rss)
-      peaks[name]!.tf = Math.max(peaks[name]!.tf, tf.memory().numBytes)
+      sampleMemory(peaks[name]!)
     }
   }
   const med = (name: string) => median(samples[name]!)
@@ -178,8 +166,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
         ms(med(`tfjs ${m}`)),
         ratio(med(`scalpel ${m}`) / med(`tfjs ${m}`)),
         "≤ 1.05",
-        mb(peaks[`scalpel ${m}`]!.rss),
-        mb(peaks[`scalpel ${m}`]!.tf),
+        mb(peaks[`scalpel ${m}`]!.rssBytes),
+        mb(peaks[`scalpel ${m}`]!.tfBytes),
       ]),
     ),
   )

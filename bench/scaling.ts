@@ -12,11 +12,10 @@ import { layoutOf } from "../src/core/paramVector.ts"
 import { tf, tidy, type Tensor1D } from "../src/core/tf.ts"
 import { objective } from "../src/dsl/objective.ts"
 import { hierarchy } from "../src/dsl/structure.ts"
-import { builtinInterpreters } from "../src/interpreters/builtins.ts"
 import type { RuleState, UpdateRule } from "../src/interpreters/interpreter.ts"
-import { lookup } from "../src/interpreters/registry.ts"
 import { disposeReplaced } from "../src/training/tensors.ts"
 import { interleave, isQuick, mb, median, ms, ratio, table, timeMs } from "./measure.ts"
+import { lowerBuiltin } from "./rules.ts"
 
 export const description = "rule step time vs number of objectives (2…16) at 1e6 parameters: PCGrad, MGDA and k-level Bloop"
 
@@ -27,12 +26,7 @@ const methods = ["pcgrad", "mgda", "bloop"] as const
 const lowered = (method: string, k: number): UpdateRule<any> => {
   const objectives = Array.from({ length: k }, (_, i) => objective(`o${i}`, () => tf.scalar(0)))
   const structure = hierarchy(objectives.map((o, i) => (i === 0 ? o : { of: o, lambda: 0.5 })))
-  return Effect.runSync(
-    Effect.gen(function* () {
-      const interpreter = yield* lookup(builtinInterpreters, method)
-      return yield* interpreter.lower(structure, yield* interpreter.decodeOptions({}), { seed: 1 })
-    }),
-  )
+  return lowerBuiltin(method, structure, 1)
 }
 
 export const run = async (args: ReadonlyArray<string>): Promise<void> => {

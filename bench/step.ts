@@ -30,7 +30,7 @@ import type { UpdateRule } from "../src/interpreters/interpreter.ts"
 import { createVariables } from "../src/training/parameters.ts"
 import { disposeReplaced } from "../src/training/tensors.ts"
 import { combineAndApply, trainingEvents } from "../src/training/train.ts"
-import { mb } from "./measure.ts"
+import { mb, newPeak, type PeakMemory, sampleMemory } from "./measure.ts"
 import { median, ms, table, timeMs } from "./timing.ts"
 
 export const description = "one Bloop step of an MLP 784-1024-1024-10 at batch 256: naive tfjs vs scalpel"
@@ -212,12 +212,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const combine = makeCombineOnly(makeBloopSpec(data.source, 1))
   const samples = { naive: [] as Array<number>, naiveCombine: [] as Array<number>, scalpel: [] as Array<number>, scalpelNoFast: [] as Array<number>, combine: [] as Array<number> }
   // Peak memory per variant, sampled right after each of its steps (RSS of the process, tfjs bytes).
-  const peaks: Record<string, { rss: number; tf: number }> = {}
-  const notePeak = (variant: string) => {
-    const p = (peaks[variant] ??= { rss: 0, tf: 0 })
-    p.rss = Math.max(p.rss, process.memoryUsage().rss)
-    p.tf = Math.max(p.tf, tf.memory().numBytes)
-  }
+  const peaks: Record<string, PeakMemory> = {}
+  const notePeak = (variant: string) => sampleMemory((peaks[variant] ??= newPeak()))
   let fastRewrites = 0
   let countAtInstall: number | undefined
 
@@ -261,7 +257,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const naiveMs = median(samples.naive)
   const scalpelMs = median(samples.scalpel)
   const combineMs = median(samples.combine)
-  const memory = (variant: string) => [mb(peaks[variant]?.rss ?? 0), mb(peaks[variant]?.tf ?? 0)]
+  const memory = (variant: string) => [mb(peaks[variant]?.rssBytes ?? 0), mb(peaks[variant]?.tfBytes ?? 0)]
   const rows = [
     ["(a) naive tfjs, wasm, default kernels", ms(naiveMs), String(samples.naive.length), "1.00", `${ms(median(samples.naiveCombine))} (${pct(median(samples.naiveCombine), naiveMs)})`, ...memory("naive")],
     ["(b) scalpel session, wasm, fast kernels", ms(scalpelMs), String(samples.scalpel.length), ratio(scalpelMs, naiveMs), `${ms(combineMs)} (${pct(combineMs, scalpelMs)})`, ...memory("scalpel")],
