@@ -5,9 +5,10 @@
  * gradients as rows; see `smallQp.ts`), and d = Jᵀα.
  */
 import { hostKernel } from "./hostKernels.ts"
-import { combineMany, gramMatrix64 } from "./hostSweeps.ts"
+import { gramMatrix64 } from "./hostSweeps.ts"
 import { symmetricFrom, type SymmetricMatrix } from "./smallQp.ts"
 import { tf, type Tensor1D } from "./tf.ts"
+import { linearCombinationOnHost } from "./vector.ts"
 
 /** G normalised to a largest diagonal entry of 1, and the factor it was divided by. */
 export interface NormalisedGram {
@@ -60,7 +61,7 @@ export const normalisedGram = (vectors: ReadonlyArray<Tensor1D>): NormalisedGram
 
 /** d = Σᵢ αᵢ·gᵢ for host-side weights α (on the host: float64, rounded once). */
 export const combine = (vectors: ReadonlyArray<Tensor1D>, weights: ArrayLike<number>): Tensor1D =>
-  hostKernel(vectors, 1, (views, [out]) => combineMany(out!, weights, views))?.[0] ??
+  linearCombinationOnHost(vectors, weights) ??
   tf.tidy(() => {
     const stacked = tf.stack(vectors as Array<Tensor1D>) as tf.Tensor2D
     const w = tf.tensor2d(Float32Array.from(weights), [1, vectors.length])

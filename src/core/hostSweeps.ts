@@ -128,16 +128,23 @@ export const bloopSweep = (
   }
 }
 
+/** [⟨x, y₀⟩, ⟨x, y₁⟩, …] in float64, two products per sweep. */
+export const innerProducts = (x: Float32Array, ys: ReadonlyArray<Float32Array>): Float64Array => {
+  const out = new Float64Array(ys.length)
+  for (let j = 0; j < ys.length; j += 2) {
+    const [first, second] = dotPair(x, ys[j]!, ys[Math.min(j + 1, ys.length - 1)]!)
+    out[j] = first
+    if (j + 1 < ys.length) out[j + 1] = second
+  }
+  return out
+}
+
 /** G_ab = ⟨v_a, v_b⟩ in float64 (k×k, row-major), two entries per sweep. */
 export const gramMatrix64 = (vectors: ReadonlyArray<Float32Array>): Float64Array => {
   const k = vectors.length
   const gram = new Float64Array(k * k)
   for (let a = 0; a < k; a++) {
-    for (let b = a; b < k; b += 2) {
-      const [first, second] = dotPair(vectors[a]!, vectors[b]!, vectors[Math.min(b + 1, k - 1)]!)
-      gram[a * k + b] = gram[b * k + a] = first
-      if (b + 1 < k) gram[a * k + b + 1] = gram[(b + 1) * k + a] = second
-    }
+    innerProducts(vectors[a]!, vectors.slice(a)).forEach((value, j) => (gram[a * k + a + j] = gram[(a + j) * k + a] = value))
   }
   return gram
 }

@@ -18,7 +18,7 @@
  * Backends without host access (tfjs-node, WebGL) use the tensor operations of `vector.ts`.
  */
 import { hostKernel } from "./hostKernels.ts"
-import { bloopSweep, combine2, combine3, combineMany, dotPair, gramMatrix64 } from "./hostSweeps.ts"
+import { bloopSweep, combine2, combine3, combineMany, dotPair, gramMatrix64, innerProducts } from "./hostSweeps.ts"
 import { tf, type Tensor1D } from "./tf.ts"
 import { emaUpdate, gramSchmidtTolerance, orthogonalBasis, projectOutSpan } from "./vector.ts"
 
@@ -95,13 +95,7 @@ const fusedSweeps = (
       P[m] = gr
     } else {
       R.set(gramMatrix64(rs))
-      for (let k = 1; k < levels; k++) {
-        for (let j = 0; j < k; j += 2) {
-          const [first, second] = dotPair(gs[k]!, rs[j]!, rs[Math.min(j + 1, k - 1)]!)
-          P[k * m + j] = first
-          if (j + 1 < k) P[k * m + j + 1] = second
-        }
-      }
+      for (let k = 1; k < levels; k++) P.set(innerProducts(gs[k]!, rs.slice(0, k)), k * m)
     }
     // Gram–Schmidt in coefficient space: q_i = Σ_j Q_ij r_j, orthogonal; q_i = 0 when dropped.
     const Q = new Float64Array(m * m)

@@ -6,7 +6,7 @@
  * `tf.Scalar` so that a rule can chain them without a device-to-host synchronisation.
  */
 import { hostKernel } from "./hostKernels.ts"
-import { combine2, combine3 } from "./hostSweeps.ts"
+import { combineMany } from "./hostSweeps.ts"
 import { tf, type Scalar, type Tensor1D } from "./tf.ts"
 
 /** A coefficient: a JavaScript number or a scalar tensor already on the device. */
@@ -28,32 +28,29 @@ export const axpy = (alpha: Coefficient, x: Tensor1D, y: Tensor1D): Tensor1D => 
 export const add = (a: Tensor1D, b: Tensor1D): Tensor1D => tf.add(a, b)
 
 /**
- * Σᵢ wᵢ·vᵢ; an empty sum is not defined (no layout to take the size from). Two or three terms with
+ * Σᵢ wᵢ·vᵢ; an empty sum is not defined (no layout to take the size from). Two or more terms with
  * number coefficients take one fused sweep on the host (float64, rounded once; see `hostSweeps.ts`).
  */
 export const linearCombination = (terms: ReadonlyArray<readonly [Coefficient, Tensor1D]>): Tensor1D =>
   tf.tidy(() => {
     if (terms.length === 0) throw new RangeError("linearCombination: no terms")
-    const fused = fusedLinearCombination(terms)
-    if (fused !== undefined) return fused
+    const weights = terms.map(([w]) => w)
+    if (terms.length >= 2 && weights.every((w): w is number => typeof w === "number")) {
+      const fused = linearCombinationOnHost(
+        terms.map(([, v]) => v),
+        weights,
+      )
+      if (fused !== undefined) return fused
+    }
     const scaled = terms.map(([w, v]) => (w === 1 ? v : tf.mul(v, w)))
     // One term of weight 1: a new handle on the same data (reshape shares it, reference-counted),
     // where `tf.clone` would copy the whole vector on the wasm backend.
     return (scaled.length === 1 ? tf.reshape(scaled[0]!, [-1]) : tf.addN(scaled)) as Tensor1D
   })
 
-const fusedLinearCombination = (terms: ReadonlyArray<readonly [Coefficient, Tensor1D]>): Tensor1D | undefined => {
-  if (terms.length < 2 || terms.length > 3) return undefined
-  const weights = terms.map(([w]) => w)
-  if (!weights.every((w): w is number => typeof w === "number")) return undefined
-  const [w0, w1, w2] = weights as [number, number, number | undefined]
-  const outputs = hostKernel(
-    terms.map(([, v]) => v),
-    1,
-    ([a, b, c], [out]) => (c === undefined ? combine2(out!, w0, a!, w1, b!) : combine3(out!, w0, a!, w1, b!, w2!, c)),
-  )
-  return outputs?.[0]
-}
+/** Σᵢ wᵢ·vᵢ for number weights in one host sweep (float64, rounded once); `undefined` off the host. */
+export const linearCombinationOnHost = (vectors: ReadonlyArray<Tensor1D>, weights: ArrayLike<number>): Tensor1D | undefined =>
+  hostKernel(vectors, 1, (views, [out]) => combineMany(out!, weights, views))?.[0]
 
 /** max |aᵢ| (the ∞-norm). */
 export const maxAbs = (a: Tensor1D): Scalar => tf.tidy(() => tf.max(tf.abs(a)))
