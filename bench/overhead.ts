@@ -12,14 +12,10 @@
  */
 import { Effect, Exit, Scope, Stream } from "effect"
 import { activateBackend } from "../src/core/backend.ts"
-import { makeOptimizer } from "../src/core/optimizers.ts"
-import { layoutOf } from "../src/core/paramVector.ts"
-import { tf, type Tensor, type Tensor1D, type Variable } from "../src/core/tf.ts"
-import { createVariables } from "../src/training/parameters.ts"
-import { disposeReplaced } from "../src/training/tensors.ts"
-import { combineAndApply, trainingEvents, type TrainingEvent } from "../src/training/train.ts"
-import { interleave, isQuick, mb, median, ms, newPeak, type PeakMemory, ratio, sampleMemory, table, timeMs } from "./measure.ts"
-import { lowerBuiltin } from "./rules.ts"
+import { tf, type Tensor, type Variable } from "../src/core/tf.ts"
+import { trainingEvents, type TrainingEvent } from "../src/training/train.ts"
+import { interleave, isQuick, mb, median, ms, newPeak, type PeakMemory, ratio, sampleMemory, table } from "./measure.ts"
+import { combineStepper, lowerBuiltin } from "./rules.ts"
 import { batchSize, lambda, learningRate, mlpProblem, mlpSpec, type MlpProblem, parameterCount, parameterDeclarations, twoLevels } from "./mlp.ts"
 
 export const description = `one training step of each interpreter vs a hand-written tfjs loop (MLP, ${(parameterCount / 1e6).toFixed(2)}M parameters, batch ${batchSize})`
@@ -96,32 +92,12 @@ const handWritten = (problem: MlpProblem, method: Method) => {
  */
 const combineOnly = (problem: MlpProblem, rounds: number): Record<string, number> => {
   const spec = mlpSpec(twoLevels(problem), 1)
-  const variables = createVariables(parameterDeclarations, 2)
-  const layout = layoutOf(variables)
-  const optimizer = makeOptimizer(spec.optimizer)
-  const gradients = {
-    main: tf.randomNormal([layout.size], 0, 1e-3, "float32", 4) as Tensor1D,
-    aux: tf.randomNormal([layout.size], 0, 1e-3, "float32", 5) as Tensor1D,
-  }
-  const cases = methods.map((method) => {
-    const rule = lowerBuiltin(method, spec.structure, spec.seed)
-    return { method, rule, ruleState: rule.init(layout), optimizerState: optimizer.init(layout) }
-  })
+  const steppers = methods.map((method) => [method, combineStepper(lowerBuiltin(method, spec.structure, spec.seed), spec.optimizer, parameterDeclarations, 2)] as const)
   const samples = interleave(
     rounds,
-    cases.map((c) => [
-      c.method,
-      () =>
-        timeMs(() => {
-          const next = combineAndApply(c.rule, optimizer, layout, variables, gradients, c.ruleState, c.optimizerState)
-          c.ruleState = next.ruleState
-          c.optimizerState = next.optimizerState
-          tf.tidy(() => tf.sum(variables[layout.entries[0]!.name]!).dataSync()) // wait for the work
-        }),
-    ] as const),
+    steppers.map(([method, stepper]) => [method, stepper.step] as const),
   )
-  for (const c of cases) disposeReplaced(c.ruleState, undefined)
-  tf.dispose([...Object.values(variables), ...Object.values(gradients)])
+  for (const [, stepper] of steppers) stepper.dispose()
   return Object.fromEntries(methods.map((m) => [m, median(samples[m]!.samples)]))
 }
 

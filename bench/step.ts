@@ -19,18 +19,16 @@ import { Effect, Stream } from "effect"
 import { activateBackend, type BackendName } from "../src/core/backend.ts"
 import { installFastMatMul, rewrittenMatMulCount, uninstallFastMatMul } from "../src/core/fastMatMul.ts"
 import { installFastSlice, uninstallFastSlice } from "../src/core/fastSlice.ts"
-import { makeOptimizer } from "../src/core/optimizers.ts"
-import { layoutOf } from "../src/core/paramVector.ts"
-import { tf, type Scalar, type Tensor, type Tensor1D, type Variable } from "../src/core/tf.ts"
+import { tf, type Scalar, type Tensor, type Tensor1D } from "../src/core/tf.ts"
 import { type DataSource, objective, type Params } from "../src/dsl/objective.ts"
 import { makeSpec, type ParameterDeclaration, sgd, type Spec } from "../src/dsl/spec.ts"
 import { prioritize } from "../src/dsl/structure.ts"
 import { bloop } from "../src/interpreters/bloop.ts"
 import type { UpdateRule } from "../src/interpreters/interpreter.ts"
 import { createVariables } from "../src/training/parameters.ts"
-import { disposeReplaced } from "../src/training/tensors.ts"
-import { combineAndApply, trainingEvents } from "../src/training/train.ts"
+import { trainingEvents } from "../src/training/train.ts"
 import { mb, newPeak, type PeakMemory, sampleMemory } from "./measure.ts"
+import { combineStepper } from "./rules.ts"
 import { median, ms, table, timeMs } from "./timing.ts"
 
 export const description = "one Bloop step of an MLP 784-1024-1024-10 at batch 256: naive tfjs vs scalpel"
@@ -145,35 +143,6 @@ const makeNaiveStep = (source: DataSource<Batch>) => {
   return { step, dispose }
 }
 
-/**
- * The combine part of scalpel's step, alone: the Bloop rule's `step` (EMA + projection), the
- * optimizer's update and `applyStep`, the functions the session calls, on random gradients.
- */
-const makeCombineOnly = (spec: Spec) => {
-  const rule = lowerBloop(spec)
-  const variables: Record<string, Variable> = createVariables(parameters, 9)
-  const layout = layoutOf(variables)
-  const optimizer = makeOptimizer(spec.optimizer)
-  let ruleState = rule.init(layout)
-  let optimizerState = optimizer.init(layout)
-  const gradients = {
-    "cross-entropy": tf.randomNormal([layout.size], 0, 1e-3, "float32", 4) as Tensor1D,
-    "l2-prior": tf.randomNormal([layout.size], 0, 1e-3, "float32", 5) as Tensor1D,
-  }
-  const step = (): number =>
-    timeMs(() => {
-      const next = combineAndApply(rule, optimizer, layout, variables, gradients, ruleState, optimizerState)
-      ruleState = next.ruleState
-      optimizerState = next.optimizerState
-      readScalar(variables[layout.entries[0]!.name]!)
-    })
-  const dispose = () => {
-    disposeReplaced(ruleState, undefined)
-    tf.dispose([...Object.values(variables), ...Object.values(gradients)])
-  }
-  return { step, dispose }
-}
-
 /** Run scalpel's real training session, calling `onStep` after each of its steps. */
 const runSession = (spec: Spec, onStep: (step: number, elapsedMs: number) => void): Promise<void> =>
   Effect.runPromise(
@@ -209,7 +178,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   await activate("wasm")
   const data = makeData()
   const naive = makeNaiveStep(data.source)
-  const combine = makeCombineOnly(makeBloopSpec(data.source, 1))
+  const combineSpec = makeBloopSpec(data.source, 1)
+  const combine = combineStepper(lowerBloop(combineSpec), combineSpec.optimizer, parameters, 9)
   const samples = { naive: [] as Array<number>, naiveCombine: [] as Array<number>, scalpel: [] as Array<number>, scalpelNoFast: [] as Array<number>, combine: [] as Array<number> }
   // Peak memory per variant, sampled right after each of its steps (RSS of the process, tfjs bytes).
   const peaks: Record<string, PeakMemory> = {}

@@ -1,21 +1,10 @@
 /**
- * Timing helpers shared by the benchmarks: medians of interleaved repetitions, so that a load
- * spike on the shared machine hits every variant alike instead of one variant's whole block.
+ * Timing helpers of the step and matMul benchmarks: interleaved repetitions without memory
+ * sampling, and plain-text tables (the other benchmarks print Markdown through `measure.ts`, which
+ * also provides `median` and `timeMs` for both).
  */
 
-/** Median of a non-empty list. */
-export const median = (xs: ReadonlyArray<number>): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
-/** Milliseconds taken by `fn` (synchronous work; tfjs on cpu and wasm computes synchronously). */
-export const timeMs = (fn: () => void): number => {
-  const start = performance.now()
-  fn()
-  return performance.now() - start
-}
+export { median, timeMs } from "./measure.ts"
 
 /**
  * Run `rounds` rounds; in each, every variant runs once, in an order rotated by one per round.
