@@ -65,8 +65,7 @@ export const hostKernel = (
     const tensors = infos.map((info) => tf.engine().makeTensorFromTensorInfo(info) as Tensor1D)
     // Lets the sweeps of hostSweeps.ts run as WebAssembly SIMD on these views.
     const memory = backend.wasm?.asm?.memory
-    const malloc = backend.wasm?._malloc
-    if (isWasmMemory(memory)) bindSweepsToMemory(memory, malloc === undefined ? undefined : (bytes) => malloc(bytes))
+    if (isWasmMemory(memory)) bindSweepsToMemory(memory, backend.wasm?._malloc)
     body(
       inputs.map((t) => backend.typedArrayFromHeap(t)),
       infos.map((info) => backend.typedArrayFromHeap(info)),

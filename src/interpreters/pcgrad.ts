@@ -50,7 +50,7 @@ export const pcgradDirection = (tasks: ReadonlyArray<Tensor1D>, orders: Readonly
  * only need the Gram matrix H_ab = ⟨h_a, h_b⟩, accumulated in float64 in ⌈k/2⌉·k sweeps; then one
  * sweep writes d. `undefined` on backends without host access.
  */
-export const pcgradDirectionOnHost = (
+const pcgradDirectionOnHost = (
   raw: ReadonlyArray<Tensor1D>,
   weights: ReadonlyArray<number>,
   orders: ReadonlyArray<ReadonlyArray<number>>,
