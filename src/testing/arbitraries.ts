@@ -243,3 +243,168 @@ export const parameterShapes = (
 /** The layout of variables `v0, v1, ...` with the given shapes (as the training loop would build it). */
 export const layoutOfShapes = (shapes: ReadonlyArray<ReadonlyArray<number>>): Layout =>
   layoutOf(Object.fromEntries(shapes.map((shape, i) => [`v${i}`, { shape }] as const)))
+
+// ---------------------------------------------------------------------------------------------
+// Sets at real model sizes and extreme scales (issue #11). A rule sees its task gradients only
+// through their inner products, so a set of k gradients that are zero outside one small dense block
+// of b entries behaves like any set with the same Gram matrix — while its length n can be 2²³ or
+// more at the cost of the block. Rounding bounds grow with n (γₙ), which is what these sets probe:
+// a decision taken relative to n rather than to what was computed shows up at large n.
+
+/**
+ * k vectors of length `length` that are zero outside the block [offset, offset + b): `blocks[i]` is
+ * vector i's block (all blocks of one length b ≤ length). See {@link expandBlockSet}.
+ */
+export interface BlockSet {
+  readonly length: number
+  readonly offset: number
+  readonly blocks: ReadonlyArray<Float32Array>
+}
+
+/** The full vectors of a {@link BlockSet} (allocates k·length floats: 32 MB per vector at 2²³). */
+export const expandBlockSet = (set: BlockSet): ReadonlyArray<Float32Array> =>
+  set.blocks.map((block) => {
+    const full = new Float32Array(set.length)
+    full.set(block, set.offset)
+    return full
+  })
+
+/** The geometry of a generated extreme set (what the generator was asked for, before rounding). */
+export type ExtremeKind = "spread" | "near-parallel" | "near-opposite" | "rank-deficient" | "orthogonal"
+
+/** Options of {@link extremeBlockSets}. */
+export interface ExtremeSetOptions extends CountRange {
+  /** Largest vector length n (default 2²³; lengths are drawn log-uniformly, the extremes often). */
+  readonly maxLength?: number
+  /** Smallest vector length (default: the block length). */
+  readonly minLength?: number
+  /** log₁₀ of the largest ratio of task norms within a set (default 20: norms from 1e-10 to 1e10). */
+  readonly normDecades?: number
+  /** Geometries to draw from (default all). */
+  readonly kinds?: ReadonlyArray<ExtremeKind>
+  /** log₁₀ range of ε for the near-parallel and near-opposite kinds (default [−8, −1]). */
+  readonly nearness?: { readonly min: number; readonly max: number }
+}
+
+/** A block set with the geometry it was drawn for and the norms it was scaled to (float64, before rounding). */
+export interface ExtremeSet extends BlockSet {
+  readonly kind: ExtremeKind
+  readonly norms: ReadonlyArray<number>
+}
+
+const gaussianish = fc.integer({ min: -gridSteps, max: gridSteps }).map((k) => k / gridSteps)
+
+const unit64 = (v: ReadonlyArray<number>): Array<number> => {
+  const n = norm64(v)
+  return n > 0 ? v.map((x) => x / n) : v.map((_, i) => (i === 0 ? 1 : 0))
+}
+
+/** A raw direction of length b, never zero. */
+const direction = (b: number) => fc.array(gaussianish, { minLength: b, maxLength: b }).map(unit64)
+
+/**
+ * Unit directions (float64) for k tasks in a block of b ≥ 2 entries, by kind:
+ * - spread: independent random directions;
+ * - near-parallel / near-opposite: task 1 is ±(task 0 + ε·w) with ε = 10^[−8, −1] (normalised), the
+ *   rest random — cosines from 1 − 5e-17 to 0.995 (±);
+ * - rank-deficient: the last task is a combination of the first two (or a duplicate), or there are
+ *   more tasks than block entries;
+ * - orthogonal: distinct one-hot vectors (exact values for closed forms; needs k ≤ b).
+ */
+const directionsOf = (
+  kind: ExtremeKind,
+  k: number,
+  b: number,
+  nearness: { readonly min: number; readonly max: number },
+): fc.Arbitrary<ReadonlyArray<ReadonlyArray<number>>> => {
+  const randoms = fc.array(direction(b), { minLength: k, maxLength: k })
+  switch (kind) {
+    case "spread":
+      return randoms
+    case "near-parallel":
+    case "near-opposite":
+      return fc.tuple(randoms, fc.double({ min: nearness.min, max: nearness.max, noNaN: true })).map(([ds, e]) => {
+        const eps = 10 ** e
+        const sign = kind === "near-parallel" ? 1 : -1
+        const near = unit64(orthogonalUnit(ds[0]!, ds[1]!).map((o, i) => sign * (ds[0]![i]! + eps * o)))
+        return [ds[0]!, near, ...ds.slice(2)]
+      })
+    case "rank-deficient":
+      return fc
+        .tuple(randoms, fc.integer({ min: -8, max: 8 }), fc.integer({ min: -8, max: 8 }))
+        .map(([ds, a, c]) => {
+          const last = k >= 3 ? unit64(ds[0]!.map((x, i) => (a / 4) * x + ((c === 0 ? 1 : c) / 4) * ds[1]![i]!)) : ds[0]!.slice()
+          return [...ds.slice(0, k - 1), last]
+        })
+    case "orthogonal":
+      return fc.shuffledSubarray(
+        Array.from({ length: b }, (_, i) => i),
+        { minLength: k, maxLength: k },
+      ).map((axes) => axes.map((axis) => Array.from({ length: b }, (_, i) => (i === axis ? 1 : 0))))
+  }
+}
+
+/**
+ * Task norms for k tasks: all equal, powers of two, or 10^e with e spread over `decades` (centred
+ * on 0; with probability ½ the set contains both extremes 10^(±decades/2)).
+ */
+const normsOf = (k: number, decades: number): fc.Arbitrary<ReadonlyArray<number>> => {
+  const half = decades / 2
+  const exponent = fc.double({ min: -half, max: half, noNaN: true })
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.constant(Array.from({ length: k }, () => 1)) },
+    { weight: 1, arbitrary: fc.array(fc.integer({ min: -6, max: 6 }).map((e) => 2 ** e), { minLength: k, maxLength: k }) },
+    { weight: 2, arbitrary: fc.array(exponent.map((e) => 10 ** e), { minLength: k, maxLength: k }) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.array(exponent, { minLength: k, maxLength: k }), fc.shuffledSubarray([...Array(k).keys()], { minLength: 2, maxLength: 2 }))
+        .map(([es, [lo, hi]]) => es.map((e, i) => 10 ** (i === lo ? -half : i === hi ? half : e))),
+    },
+  )
+}
+
+/**
+ * Vector lengths for a block of b entries: log-uniform over [minLength, maxLength], with the
+ * largest lengths (≥ maxLength/2) drawn a quarter of the time.
+ */
+export const vectorLengths = (options: { readonly minLength: number; readonly maxLength: number }): fc.Arbitrary<number> => {
+  const { minLength, maxLength } = options
+  const logUniform = fc.double({ min: Math.log2(minLength), max: Math.log2(maxLength), noNaN: true }).map((e) => Math.min(maxLength, Math.max(minLength, Math.round(2 ** e))))
+  return fc.oneof({ weight: 3, arbitrary: logUniform }, { weight: 1, arbitrary: fc.integer({ min: Math.max(minLength, Math.floor(maxLength / 2)), max: maxLength }) })
+}
+
+/**
+ * Sets of k task gradients (count 2–4 by default) with the failure-prone geometries of Gram-based
+ * rules — near-parallel, near-opposite, rank-deficient, orthogonal or spread directions — scaled to
+ * norms 1e-10 … 1e10 apart within one set, in a block of 2–6 entries embedded at a random offset in
+ * vectors of up to 2²³ entries (see {@link BlockSet}). Directions and norms are built in float64,
+ * then rounded to float32 (which moves the geometry by O(2⁻²⁴): properties must hold for the
+ * rounded vectors as given).
+ */
+export const extremeBlockSets = (options: ExtremeSetOptions = {}): fc.Arbitrary<ExtremeSet> => {
+  const kinds = options.kinds ?? (["spread", "near-parallel", "near-opposite", "rank-deficient", "orthogonal"] as const)
+  const maxLength = options.maxLength ?? 2 ** 23
+  return fc
+    .tuple(
+      fc.integer({ min: options.minCount ?? 2, max: options.maxCount ?? 4 }),
+      fc.integer({ min: 2, max: 6 }),
+      fc.constantFrom(...kinds),
+    )
+    .chain(([k, b0, kind]) => {
+      const b = kind === "orthogonal" ? Math.max(b0, k) : b0
+      return fc
+        .tuple(directionsOf(kind, k, b, options.nearness ?? { min: -8, max: -1 }), normsOf(k, options.normDecades ?? 20), vectorLengths({ minLength: Math.max(b, options.minLength ?? b), maxLength: Math.max(b, maxLength) }))
+        .chain(([directions, norms, n]) =>
+          fc.integer({ min: 0, max: n - b }).map(
+            (offset): ExtremeSet => ({
+              kind,
+              norms,
+              length: n,
+              offset,
+              blocks: directions.map((d, i) => Float32Array.from(d, (x) => x * norms[i]!)),
+            }),
+          ),
+        )
+    })
+}

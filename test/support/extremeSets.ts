@@ -1,0 +1,116 @@
+/**
+ * What the extreme-set property tests (issue #11) share: running a Gram-based rule on a
+ * {@link BlockSet} through the tensors (host or tensor-op path), and the float64 quantities the
+ * guarantees are stated in.
+ *
+ * Guarantees are checked in float64 *coefficient space*: a rule returns weights β and d = Σβᵢgᵢ;
+ * d₆₄ = Σβᵢgᵢ formed in float64 from the float32 gradients is what the guarantees are about (the
+ * float32 rounding of d is a separate, stated bound). The only error the weights may carry is that
+ * of the Gram matrix they were solved on: accumulated in float64 from float32 entries, each entry
+ * errs by at most γ⁽⁶⁴⁾ₙ·Σ|x||y| ≤ γ⁽⁶⁴⁾ₙ‖gᵢ‖‖gⱼ‖ (Higham eq. 3.5 with u = 2⁻⁵³; the products of
+ * float32 numbers are exact in float64). Tolerances below are small multiples of that, per task.
+ */
+import { expandBlockSet, reference, type BlockSet } from "scalpel/testing"
+import { normalisedGram } from "../../src/core/gram.ts"
+import type { SymmetricMatrix } from "../../src/core/smallQp.ts"
+import { tf, type Tensor1D } from "../../src/core/tf.ts"
+
+/** γₙ for float64 accumulation: n·2⁻⁵³/(1 − n·2⁻⁵³). */
+export const gamma64 = (n: number): number => (n * 2 ** -53) / (1 - n * 2 ** -53)
+
+/**
+ * The bound the rules may assume for the relative error of a Gram entry of vectors of length n:
+ * inner products summed in blocks of 4096 entries, then the block sums (γ₍b + ⌈n/b⌉₎, float64).
+ */
+export const gramResolution = (n: number): number => gamma64(Math.min(n, 4096) + Math.ceil(n / 4096))
+
+/** The float32 unit roundoff. */
+export const u32 = 2 ** -24
+
+/** The float64 Gram matrix of the blocks (= of the full vectors: they are zero elsewhere). */
+export const blockGram = (set: BlockSet): ReadonlyArray<ReadonlyArray<number>> =>
+  set.blocks.map((a) => set.blocks.map((b) => reference.dot(a, b)))
+
+/** ‖gᵢ‖ from the blocks. */
+export const blockNorms = (set: BlockSet): ReadonlyArray<number> => set.blocks.map((b) => reference.norm(b))
+
+/** Σᵢ βᵢ·blockᵢ in float64. */
+export const combination64 = (set: BlockSet, beta: ArrayLike<number>): Float64Array =>
+  reference.weightedSum(set.blocks.map((b, i) => [beta[i]!, b] as const))
+
+/** Σ|βᵢ|‖gᵢ‖, the weight mass every coefficient-space error is proportional to. */
+export const weightMass = (set: BlockSet, beta: ArrayLike<number>): number =>
+  blockNorms(set).reduce((acc, s, i) => acc + Math.abs(beta[i]!) * s, 0)
+
+/** Full-length tensors for a set, disposed after `body`. */
+export const withTensors = <A>(set: BlockSet, body: (tasks: ReadonlyArray<Tensor1D>) => A): A => {
+  const tensors = expandBlockSet(set).map((a) => tf.tensor1d(a))
+  try {
+    return body(tensors)
+  } finally {
+    tf.dispose(tensors)
+  }
+}
+
+/** The weights a Gram rule solves for the set's tensors (through `core/gram.ts`, as the rule does). */
+export const ruleWeights = <O>(
+  set: BlockSet,
+  weighting: (gram: SymmetricMatrix, options: O, resolution: number) => Float64Array,
+  options: O,
+): Float64Array =>
+  withTensors(set, (tasks) => {
+    const { gram, scale, resolution } = normalisedGram(tasks)
+    return scale === 0 ? new Float64Array(tasks.length) : weighting(gram, options, resolution)
+  })
+
+/**
+ * The rule's float32 direction (a full-length array read back, then the block and a check that
+ * everything outside it is exactly zero).
+ */
+export const ruleDirection = (set: BlockSet, direction: (tasks: ReadonlyArray<Tensor1D>) => Tensor1D): Float32Array =>
+  withTensors(set, (tasks) => {
+    const d = direction(tasks)
+    const values = d.dataSync() as Float32Array
+    d.dispose()
+    const block = values.slice(set.offset, set.offset + set.blocks[0]!.length)
+    let outside = 0
+    for (let i = 0; i < values.length; i++) if (i < set.offset || i >= set.offset + block.length) outside += Math.abs(values[i]!)
+    if (outside !== 0) throw new Error(`direction is not zero outside the block (Σ|dᵢ| = ${outside})`)
+    return block
+  })
+
+/** Eigenvalues of a small symmetric matrix given as rows (float64 Jacobi), ascending. */
+export const eigenvalues = (rows: ReadonlyArray<ReadonlyArray<number>>): ReadonlyArray<number> => {
+  const k = rows.length
+  const a = rows.map((r) => [...r])
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0
+    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += a[p]![q]! ** 2
+    if (off < 1e-40) break
+    for (let p = 0; p < k; p++)
+      for (let q = p + 1; q < k; q++) {
+        if (a[p]![q] === 0) continue
+        const theta = (a[q]![q]! - a[p]![p]!) / (2 * a[p]![q]!)
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1))
+        const c = 1 / Math.sqrt(t * t + 1)
+        const s = t * c
+        for (let r = 0; r < k; r++) {
+          const [x, y] = [a[r]![p]!, a[r]![q]!]
+          a[r]![p] = c * x - s * y
+          a[r]![q] = s * x + c * y
+        }
+        for (let r = 0; r < k; r++) {
+          const [x, y] = [a[p]![r]!, a[q]![r]!]
+          a[p]![r] = c * x - s * y
+          a[q]![r] = s * x + c * y
+        }
+      }
+  }
+  return a.map((r, i) => r[i]!).sort((x, y) => x - y)
+}
+
+/** The correlation matrix Gᵢⱼ/(‖gᵢ‖‖gⱼ‖) of the blocks (all assumed non-zero). */
+export const correlation = (set: BlockSet): ReadonlyArray<ReadonlyArray<number>> => {
+  const g = blockGram(set)
+  return g.map((row, i) => row.map((x, j) => x / Math.sqrt(g[i]![i]! * g[j]![j]!)))
+}
