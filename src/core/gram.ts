@@ -5,7 +5,7 @@
  * gradients as rows; see `smallQp.ts`), and d = Jᵀα.
  */
 import { hostKernel } from "./hostKernels.ts"
-import { gramMatrix64 } from "./hostSweeps.ts"
+import { gramMatrix64, innerProductResolution } from "./hostSweeps.ts"
 import { symmetricFrom, type SymmetricMatrix } from "./smallQp.ts"
 import { tf, type Tensor1D } from "./tf.ts"
 import { linearCombinationOnHost } from "./vector.ts"
@@ -16,47 +16,35 @@ export interface NormalisedGram {
   /** max ‖gᵢ‖², 0 when every vector is zero. */
   readonly scale: number
   /**
-   * Bound on the rounding error of each entry of `gram` (relative to its unit diagonal scale):
-   * (n + 4)·2⁻²⁴ for vectors of length n (an n-term float32 inner product after one division,
-   * Higham eq. 3.5). Differences below it carry no information.
+   * Bound ε on the rounding error of each entry relative to the two vectors' norms:
+   * |G̃ᵢⱼ − Gᵢⱼ| ≤ ε·Σₗ|gᵢₗgⱼₗ| ≤ ε·‖gᵢ‖‖gⱼ‖ (after the common normalisation). G is accumulated in
+   * float64 from the float32 entries, in blocks ({@link innerProductResolution}): ε ≈ 2⁻⁵³·(b + n/b),
+   * 4.5e-13 at n = 10⁶, 6.8e-13 at n = 2²³. The bound is per pair of tasks, so it stays meaningful
+   * when task norms differ by many orders of magnitude: a rule deciding ranks or zeros on G must do
+   * so on G normalised by the task norms (`correlationForm` in `smallQp.ts`), never relative to
+   * the largest entry alone.
    */
   readonly resolution: number
 }
 
 /**
- * G_ij = ⟨gᵢ, gⱼ⟩ / maxₖ‖gₖ‖², computed on vectors pre-divided by their common max-abs entry so that
- * entries of 1e-30 (whose squares underflow float32) or 1e30 (which overflow) still give a
- * meaningful G. The rules using it only need G up to a positive factor. One device read.
+ * G_ij = ⟨gᵢ, gⱼ⟩ / maxₖ‖gₖ‖², accumulated in float64 from the float32 entries (whose products and
+ * sums neither underflow nor overflow there: squares of float32 numbers lie in [2e-90, 1.2e77]),
+ * in ⌈k/2⌉·k sweeps. On backends without host access (tfjs-node, WebGL) the k vectors are read once
+ * and the same float64 sweeps run on the copies: a float32 product on the device cannot resolve
+ * cosines within 2⁻²⁴ of ±1 nor norms 10⁴ apart (its entries err by γₙ·‖gᵢ‖‖gⱼ‖ in float32, 0.5 at
+ * n = 2²³), and every rule's answer then depends on the backend. Costs one read of k·n floats.
  */
 export const normalisedGram = (vectors: ReadonlyArray<Tensor1D>): NormalisedGram => {
   const k = vectors.length
   const n = vectors[0]?.shape[0] ?? 0
-  const resolution = (n + 4) * 2 ** -24
-  // On the host backends: G in float64 straight from the float32 entries (their squares neither
-  // underflow nor overflow there), in ⌈k/2⌉·k sweeps, with no stacked copy of the vectors.
   let exact: Float64Array | undefined
   hostKernel(vectors, 0, (views) => (exact = gramMatrix64(views)))
-  if (exact !== undefined) {
-    const G = exact
-    let largest = 0
-    for (let i = 0; i < k; i++) largest = Math.max(largest, G[i * k + i]!)
-    const divisor = largest > 0 ? largest : 1
-    return { gram: symmetricFrom(k, (i, j) => G[i * k + j]! / divisor), scale: largest, resolution }
-  }
-  const values = tf.tidy(() => {
-    const stacked = tf.stack(vectors as Array<Tensor1D>) as tf.Tensor2D
-    const largest = tf.max(tf.abs(stacked))
-    const safe = tf.where(tf.greater(largest, 0), largest, tf.onesLike(largest))
-    const scaled = tf.div(stacked, safe)
-    return tf.concat([tf.reshape(tf.matMul(scaled, scaled, false, true), [k * k]), tf.reshape(safe, [1])]).dataSync()
-  })
-  const unit = values[k * k]! // the common max-abs entry; squared in float64 below, where 1e-60 is fine
-  let maxDiagonal = 0
-  for (let i = 0; i < k; i++) maxDiagonal = Math.max(maxDiagonal, values[i * k + i]!)
-  const divisor = maxDiagonal > 0 ? maxDiagonal : 1
-  // Symmetrise: matMul's two triangles can differ in the last bit.
-  const gram = symmetricFrom(k, (i, j) => (values[i * k + j]! + values[j * k + i]!) / (2 * divisor))
-  return { gram, scale: maxDiagonal * unit * unit, resolution }
+  const G = exact ?? gramMatrix64(vectors.map((v) => v.dataSync() as Float32Array))
+  let largest = 0
+  for (let i = 0; i < k; i++) largest = Math.max(largest, G[i * k + i]!)
+  const divisor = largest > 0 ? largest : 1
+  return { gram: symmetricFrom(k, (i, j) => G[i * k + j]! / divisor), scale: largest, resolution: innerProductResolution(n) }
 }
 
 /** d = Σᵢ αᵢ·gᵢ for host-side weights α (on the host: float64, rounded once). */

@@ -70,19 +70,49 @@ const simdFor = (...views: ReadonlyArray<Float32Array>): SweepExports | undefine
 /** Whether the sweeps on these views run as WebAssembly SIMD (rather than the JavaScript loops). */
 export const runsOnSimd = (...views: ReadonlyArray<Float32Array>): boolean => simdFor(...views) !== undefined
 
-/** [⟨x, y⟩, ⟨x, z⟩] in float64, in one sweep. */
+/**
+ * Entries per partial sum of the inner products. Summing blocks of b products, then the ⌈n/b⌉
+ * block sums, bounds the rounding of an n-term float64 inner product of float32 vectors by
+ * γ₍b + ⌈n/b⌉₎·Σ|xᵢyᵢ| (Higham §3.1; the products themselves are exact in float64) instead of
+ * γₙ·Σ|xᵢyᵢ| — 6.8e-13 rather than 9.3e-10 relative at n = 2²³. See {@link innerProductResolution}.
+ */
+export const innerProductBlock = 4096
+
+/**
+ * Bound ε on the relative rounding error of the inner products of this module for vectors of
+ * length n: |fl(⟨x, y⟩) − ⟨x, y⟩| ≤ ε·Σ|xᵢyᵢ| ≤ ε·‖x‖‖y‖, ε = γ₍min(n, b) + ⌈n/b⌉₎ with u = 2⁻⁵³.
+ */
+export const innerProductResolution = (n: number): number => {
+  const m = Math.min(n, innerProductBlock) + Math.ceil(n / innerProductBlock)
+  return (m * 2 ** -53) / (1 - m * 2 ** -53)
+}
+
+/** [⟨x, y⟩, ⟨x, z⟩] in float64, in one sweep (partial sums per {@link innerProductBlock} entries). */
 export const dotPair = (x: Float32Array, y: Float32Array, z: Float32Array): readonly [number, number] => {
-  const simd = simdFor(x, y, z)
-  if (simd !== undefined) {
-    simd.dot2(x.byteOffset, y.byteOffset, z.byteOffset, x.length)
-    return [simd.xy.value, simd.xz.value]
-  }
+  const n = x.length
   let xy = 0
   let xz = 0
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!
-    xy += v * y[i]!
-    xz += v * z[i]!
+  const simd = simdFor(x, y, z)
+  if (simd !== undefined) {
+    for (let start = 0; start < n; start += innerProductBlock) {
+      const offset = 4 * start
+      simd.dot2(x.byteOffset + offset, y.byteOffset + offset, z.byteOffset + offset, Math.min(innerProductBlock, n - start))
+      xy += simd.xy.value
+      xz += simd.xz.value
+    }
+    return [xy, xz]
+  }
+  for (let start = 0; start < n; start += innerProductBlock) {
+    const end = Math.min(n, start + innerProductBlock)
+    let bxy = 0
+    let bxz = 0
+    for (let i = start; i < end; i++) {
+      const v = x[i]!
+      bxy += v * y[i]!
+      bxz += v * z[i]!
+    }
+    xy += bxy
+    xz += bxz
   }
   return [xy, xz]
 }

@@ -140,9 +140,38 @@ const scaledSolve = (m: SymmetricMatrix, b: ReadonlyArray<number>): Float64Array
 const subMatrix = (m: SymmetricMatrix, indices: ReadonlyArray<number>): SymmetricMatrix =>
   symmetricFrom(indices.length, (i, j) => at(m, indices[i]!, indices[j]!))
 
+/**
+ * G = S·C·S with S = diag(‖gᵢ‖) and C the correlation matrix Cᵢⱼ = Gᵢⱼ/(‖gᵢ‖‖gⱼ‖) (unit diagonal;
+ * a zero task has a zero row and column, and norm 0). The rules solve on C: its entries err by at
+ * most the Gram matrix's per-pair resolution ε whatever the task norms, so a rank or zero decision
+ * taken relative to ε on C means the same for a task of norm 1e-10 beside one of norm 1e10 — on G
+ * itself the small task's entries would be 1e-40 of the largest and lost below any threshold.
+ */
+export interface CorrelationForm {
+  readonly norms: Float64Array
+  readonly correlation: SymmetricMatrix
+}
+
+/** The {@link CorrelationForm} of a Gram matrix. */
+export const correlationForm = (gram: SymmetricMatrix): CorrelationForm => {
+  const k = gram.size
+  const norms = Float64Array.from({ length: k }, (_, i) => Math.sqrt(Math.max(at(gram, i, i), 0)))
+  const correlation = symmetricFrom(k, (i, j) => {
+    if (norms[i] === 0 || norms[j] === 0) return 0
+    if (i === j) return 1
+    // Clamped to [−1, 1]: rounding may put |Gᵢⱼ| a few ulps above ‖gᵢ‖‖gⱼ‖.
+    return Math.max(-1, Math.min(1, at(gram, i, j) / norms[i]! / norms[j]!))
+  })
+  return { norms, correlation }
+}
+
 /** Settings of {@link nonNegativeQuadratic}. */
 export interface NonNegativeQuadraticOptions {
-  /** KKT tolerance on the negative gradient f − Hx (absolute; callers normalise H to unit scale). */
+  /**
+   * Relative KKT tolerance: a coordinate enters while fᵢ − (Hx)ᵢ > tolerance·(|fᵢ| + Σⱼ|Hᵢⱼxⱼ|),
+   * i.e. beyond the rounding of its own row. Relative per row, so rows of very different scales
+   * (tasks whose norms differ by 10¹²) each meet their own KKT condition. Default 1e-13.
+   */
   readonly tolerance?: number
   /** Cap on active-set changes; Lawson–Hanson needs a few times k in practice. */
   readonly maxIterations?: number
@@ -151,8 +180,8 @@ export interface NonNegativeQuadraticOptions {
 /**
  * argmin_{x ≥ 0} ½·xᵀHx − fᵀx for a positive semi-definite H (Lawson–Hanson NNLS in Gram form).
  *
- * KKT at the returned x (to `tolerance`): with w = f − Hx, wᵢ ≤ tol for all i, and wᵢ ≈ 0 where
- * xᵢ > 0. The inner solves use {@link pseudoInverseSolve} (after diagonal scaling) so that a
+ * KKT at the returned x (to `tolerance`, relative to each row): with w = f − Hx, wᵢ ≤ 0 for all i,
+ * and wᵢ ≈ 0 where xᵢ > 0. The inner solves use {@link pseudoInverseSolve} (after diagonal scaling) so that a
  * singular H (linearly dependent gradients) gives the minimum-norm solution instead of a division
  * by zero.
  */
@@ -162,16 +191,24 @@ export const nonNegativeQuadratic = (
   options: NonNegativeQuadraticOptions = {},
 ): Float64Array => {
   const k = h.size
-  const tolerance = options.tolerance ?? 1e-12
+  const tolerance = options.tolerance ?? 1e-13
   const maxIterations = options.maxIterations ?? 30 * k + 30
   const x = new Float64Array(k)
   const passive = new Array<boolean>(k).fill(false)
-  const negativeGradient = () => {
-    const hx = matVec(h, x)
-    return Float64Array.from({ length: k }, (_, i) => f[i]! - hx[i]!)
-  }
+  // wᵢ = fᵢ − (Hx)ᵢ, scaled by the magnitude of its row's terms so that rows of any scale compare.
+  const scaledNegativeGradient = () =>
+    Float64Array.from({ length: k }, (_, i) => {
+      let hx = 0
+      let magnitude = Math.abs(f[i]!)
+      for (let j = 0; j < k; j++) {
+        const term = at(h, i, j) * x[j]!
+        hx += term
+        magnitude += Math.abs(term)
+      }
+      return magnitude > 0 ? (f[i]! - hx) / magnitude : 0
+    })
   for (let iteration = 0; iteration < maxIterations; iteration++) {
-    const w = negativeGradient()
+    const w = scaledNegativeGradient()
     let best = -1
     for (let i = 0; i < k; i++) if (!passive[i] && w[i]! > tolerance && (best < 0 || w[i]! > w[best]!)) best = i
     if (best < 0) break
@@ -211,30 +248,51 @@ export const nonNegativeQuadratic = (
  * Convex weights α (α ≥ 0, Σα = 1) of the minimum-norm point of conv{p₁..p_k}, from the Gram matrix
  * G of the points: argmin_{α ∈ Δ} αᵀGα (MGDA's sub-problem; Sener & Koltun 2018, Eq. 3).
  *
- * Reduction (least-distance programming, Lawson & Hanson ch. 23): the lifted points (pᵢ, 1) have
- * Gram G + 11ᵀ; u = argmin_{u ≥ 0} ‖Σuᵢ(pᵢ, 1) − (0, 1)‖² satisfies, with s = Σu ∈ (0, 1],
- * (Gu)ᵢ = (1 − s) + μᵢ, μ ≥ 0, μᵢuᵢ = 0. So α = u/s meets the simplex problem's KKT conditions
- * (Gα)ᵢ ≥ αᵀGα with equality where αᵢ > 0, its multiplier being (1 − s)/s = αᵀGα.
- * G should be normalised to a largest diagonal entry of 1 (the weights do not depend on scale).
+ * Reduction (least-distance programming, Lawson & Hanson ch. 23): the cone of the lifted points
+ * (pᵢ, t) holds the point closest to (0, t) at Σyᵢ(pᵢ, t) with y/Σy the simplex minimiser, for any
+ * t > 0 (the distance is t²‖p_α‖²/(t² + ‖p_α‖²) at the best scale, increasing in ‖p_α‖). Scaling
+ * each generator by 1/‖pᵢ‖ and taking t = minᵢ‖pᵢ‖ (the minimum norm is at most that) gives an NNLS
+ * problem with H = C + t²·wwᵀ, wᵢ = 1/‖pᵢ‖, and f = t²·w: every entry in [−1, 2], whatever the
+ * norms (C the correlation matrix, {@link correlationForm}), so points whose norms differ by 10¹²
+ * each meet their KKT condition (Gα)ᵢ ≥ αᵀGα relative to their own scale (Lawson–Hanson's per-row
+ * tolerance); with G itself the lifted 1s would swamp a small point's entries. The weights are
+ * αᵢ ∝ yᵢ/‖pᵢ‖. A zero point is the minimum itself. G may be given at any positive scale;
+ * `resolution` (G's per-pair rounding bound) is accepted for symmetry with the other solvers.
  */
-export const minNormInHull = (gram: SymmetricMatrix, tolerance = 1e-13): Float64Array => {
+export const minNormInHull = (gram: SymmetricMatrix, _resolution = 1e-15): Float64Array => {
   const k = gram.size
   if (k === 1) return Float64Array.of(1)
+  const { norms, correlation } = correlationForm(gram)
+  const zero = norms.findIndex((s) => s === 0)
+  if (zero >= 0) return Float64Array.from({ length: k }, (_, i) => (i === zero ? 1 : 0))
   if (k === 2) return twoPointMinNorm(gram)
-  const lifted = symmetricFrom(k, (i, j) => at(gram, i, j) + 1)
-  const u = nonNegativeQuadratic(lifted, new Float64Array(k).fill(1), { tolerance })
-  const s = u.reduce((a, b) => a + b, 0)
-  return s > 0 ? u.map((x) => x / s) : new Float64Array(k).fill(1 / k)
+  const t = norms.reduce((a, b) => Math.min(a, b), Infinity)
+  const w = norms.map((s) => t / s) // t·wᵢ, in (0, 1]
+  const lifted = symmetricFrom(k, (i, j) => at(correlation, i, j) + w[i]! * w[j]!)
+  const y = nonNegativeQuadratic(lifted, w) // f = Aᵀ(0, t) = t·w; the scale of f does not change α
+  const x = y.map((yi, i) => yi * w[i]!)
+  return x.some((xi) => xi > 0) ? normalised(x) : new Float64Array(k).fill(1 / k)
+}
+
+const normalised = (x: Float64Array): Float64Array => {
+  const total = x.reduce((a, b) => a + b, 0)
+  return x.map((xi) => xi / total)
 }
 
 /**
- * Closed form for two points (Sener & Koltun 2018, Algorithm 1): α₁ = clip(⟨p₂ − p₁, p₂⟩/‖p₁ − p₂‖², 0, 1).
+ * Closed form for two points (Sener & Koltun 2018, Algorithm 1): α₁ = clip(⟨p₂ − p₁, p₂⟩/‖p₁ − p₂‖², 0, 1),
+ * with α₂ = ⟨p₁ − p₂, p₁⟩/‖p₁ − p₂‖² computed by its own formula rather than as 1 − α₁ (which would
+ * lose a small α₂ to cancellation when ‖p₂‖ ≪ ‖p₁‖), from the norms and the cosine.
  */
 export const twoPointMinNorm = (gram: SymmetricMatrix): Float64Array => {
-  const g11 = at(gram, 0, 0)
-  const g12 = at(gram, 0, 1)
-  const g22 = at(gram, 1, 1)
-  const gap = g11 - 2 * g12 + g22
-  const a = gap > 0 ? Math.min(1, Math.max(0, (g22 - g12) / gap)) : 0.5
-  return Float64Array.of(a, 1 - a)
+  const { norms, correlation } = correlationForm(gram)
+  const [s1, s2] = [norms[0]!, norms[1]!]
+  const c = at(correlation, 0, 1)
+  const first = s2 * (s2 - s1 * c) // ⟨p₂ − p₁, p₂⟩
+  const second = s1 * (s1 - s2 * c) // ⟨p₁ − p₂, p₁⟩
+  const gap = first + second // ‖p₁ − p₂‖²
+  if (!(gap > 0)) return Float64Array.of(0.5, 0.5)
+  if (first <= 0) return Float64Array.of(0, 1)
+  if (second <= 0) return Float64Array.of(1, 0)
+  return Float64Array.of(first / gap, second / gap)
 }

@@ -12,7 +12,10 @@
  * n levels: level k's gradient is projected onto the orthogonal complement of the span of the
  * EMAs of levels 0..k−1 (Gram–Schmidt), then scaled by λ_k:
  *   d = G₀ + Σ_{k≥1} λ_k · π_{span(ĝ₀..ĝ_{k−1})}(G_k).
- * So no lower level adds anything along the (averaged) directions of the levels above it.
+ * So no lower level adds anything along the (averaged) directions of the levels above it. A
+ * reference is kept whenever its residual is resolved by the float64 inner products and exceeds
+ * `spanTolerance` (τ) times its norm — the paper's §2.3 exactly, with no fixed cut-off
+ * (`core/projectedCombination.ts`).
  *
  * `ema: false` is the paper's no-EMA variant (§2.2, "d_simple"): project on the current
  * mini-batch gradients instead of their averages.
@@ -23,7 +26,7 @@
 import { Effect, Schema } from "effect"
 import type { Tensor1D } from "../core/tf.ts"
 import { tf } from "../core/tf.ts"
-import { projectedCombination } from "../core/projectedCombination.ts"
+import { defaultSpanTolerance, projectedCombination } from "../core/projectedCombination.ts"
 import { emaUpdate } from "../core/vector.ts"
 import { blockSizes, blockwise } from "./blocks.ts"
 import type { Interpreter, UpdateRule } from "./interpreter.ts"
@@ -38,6 +41,12 @@ export const BloopOptions = Schema.Struct({
   rho: Schema.optionalWith(UnitRate, { default: () => 0.01 }),
   /** Project each variable's block separately (true) or the whole vector (false, default). */
   perBlock: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /**
+   * τ, n-level Gram–Schmidt's relative tolerance: a higher level's reference whose part outside the
+   * span of the levels above it is at most τ·‖reference‖ adds no direction (default 4·2⁻²⁴, four
+   * float32 roundings of the reference; see `core/projectedCombination.ts`). Two levels ignore it.
+   */
+  spanTolerance: Schema.optional(UnitRate),
 })
 export type BloopOptions = typeof BloopOptions.Type
 
@@ -56,7 +65,8 @@ export const bloopDirection = (
   g: ReadonlyArray<Tensor1D>,
   references: ReadonlyArray<Tensor1D>,
   lambdas: ReadonlyArray<number>,
-): Tensor1D => projectedCombination(g, references, lambdas)[0]
+  spanTolerance: number = defaultSpanTolerance,
+): Tensor1D => projectedCombination(g, references, lambdas, undefined, spanTolerance)[0]
 
 const lowerBloop = (name: string, fixed: Partial<BloopOptions>): Interpreter<BloopOptions> => ({
   name,
@@ -68,6 +78,7 @@ const lowerBloop = (name: string, fixed: Partial<BloopOptions>): Interpreter<Blo
   lower: (structure, options) =>
     Effect.map(lowerToLevels(name, structure), (levels): UpdateRule<BloopState> => {
       const decay = 1 - options.rho
+      const spanTolerance = options.spanTolerance ?? defaultSpanTolerance
       const averaged = levels.length - 1 // the lowest level's average is never used
       return {
         name,
@@ -84,13 +95,13 @@ const lowerBloop = (name: string, fixed: Partial<BloopOptions>): Interpreter<Blo
           const lambdas = levels.map((l) => l.lambda)
           if (options.perBlock) {
             const direction = blockwise(state.blocks, [...g, ...references], (parts) =>
-              bloopDirection(parts.slice(0, g.length), parts.slice(g.length), lambdas),
+              bloopDirection(parts.slice(0, g.length), parts.slice(g.length), lambdas, spanTolerance),
             )
             const emas = g.slice(0, averaged).map((gk, k) => (first ? gk : emaUpdate(state.emas[k]!, gk, decay)))
             return [direction, { t: state.t + 1, emas, blocks: state.blocks }]
           }
           // One fused pass for the projections, the sum and the EMA updates (see projectedCombination.ts).
-          const [direction, updated] = projectedCombination(g, references, lambdas, first ? undefined : { emas: state.emas, decay })
+          const [direction, updated] = projectedCombination(g, references, lambdas, first ? undefined : { emas: state.emas, decay }, spanTolerance)
           const emas = first ? g.slice(0, averaged) : updated
           return [direction, { t: state.t + 1, emas, blocks: state.blocks }]
         },

@@ -40,14 +40,14 @@ export const CagradOptions = Schema.Struct({
 })
 export type CagradOptions = typeof CagradOptions.Type
 
-const bisectionSteps = 80
+const bisectionSteps = 200
 
 
 /** Weights β with d = Σβᵢgᵢ = g₀ + (r/‖g_w‖)·g_w (before the optional rescaling). */
 export const cagradWeights = (
   gram: SymmetricMatrix,
   options: { readonly c: number; readonly rescale?: boolean },
-  resolution = 1e-14,
+  resolution = 1e-15,
 ): Float64Array => {
   const k = gram.size
   const g = (i: number, j: number) => gram.values[i * k + j]!
@@ -58,14 +58,17 @@ export const cagradWeights = (
   const finish = (extra: Float64Array, factor: number) =>
     mean.map((m, i) => (m + factor * extra[i]!) / (options.rescale === true ? 1 + options.c ** 2 : 1))
   if (!(r > 0)) return finish(new Float64Array(k), 0)
-  // MGDA weights of the points gᵢ + λ·g₀, from their Gram matrix.
+  // MGDA weights of the points gᵢ + λ·g₀, from their Gram matrix (solved scale-robustly: see minNormInHull).
   const shiftedWeights = (lambda: number) =>
-    minNormInHull(symmetricFrom(k, (i, j) => g(i, j) + lambda * (b[i]! + b[j]!) + lambda * lambda * meanNormSq))
+    minNormInHull(symmetricFrom(k, (i, j) => g(i, j) + lambda * (b[i]! + b[j]!) + lambda * lambda * meanNormSq), resolution)
   const normOf = (w: Float64Array) => Math.sqrt(Math.max(quadraticForm(gram, w), 0))
-  let low = 0
+  // η* = ‖g_w(η*)‖ lies in [ν, maxᵢ‖gᵢ‖], ν the minimum norm of the hull of the gᵢ (every g_w is in
+  // that hull). Bisection is geometric while the bracket spans more than a factor 2, so that an η*
+  // 10⁻¹² below the largest norm (tasks of very different scales) is found to full relative precision.
+  let low = normOf(minNormInHull(gram, resolution))
   let high = Math.sqrt(Math.max(...Array.from({ length: k }, (_, i) => g(i, i))))
   for (let step = 0; step < bisectionSteps && high - low > 1e-15 * high; step++) {
-    const eta = (low + high) / 2
+    const eta = low > 0 && high > 2 * low ? Math.sqrt(low * high) : (low + high) / 2
     if (eta - normOf(shiftedWeights(eta / r)) < 0) low = eta
     else high = eta
   }
@@ -74,7 +77,8 @@ export const cagradWeights = (
   // g_w* = 0 (η* = 0): 0 lies in the hull and the best worst-task value is 0, reached by every d of
   // the ball inside the dual cone C = {d : ⟨gᵢ, d⟩ ≥ 0 ∀i}. We take the one closest to g₀, π_C(g₀)
   // (UPGrad's projection), which lies in the ball whenever that intersection is non-empty.
-  // Each entry Gᵢⱼ errs by at most resolution·‖gᵢ‖‖gⱼ‖, so ‖g_w‖² = wᵀGw errs by at most
+  // Each entry Gᵢⱼ errs by at most resolution·‖gᵢ‖‖gⱼ‖ (the per-pair bound of `NormalisedGram`, not
+  // one relative to n or to the largest task), so ‖g_w‖² = wᵀGw errs by at most
   // resolution·(Σwᵢ‖gᵢ‖)²: below twice that, g_w cannot be told from 0 and its direction is noise.
   const weightedNorm = w.reduce((acc, wi, i) => acc + wi * Math.sqrt(Math.max(g(i, i), 0)), 0)
   if (!(norm * norm > 2 * resolution * weightedNorm * weightedNorm)) {

@@ -21,8 +21,12 @@ import { weightedDirection, weightingInterpreter } from "./weighting.ts"
 export const MgdaOptions = Schema.Struct({})
 export type MgdaOptions = typeof MgdaOptions.Type
 
-/** MGDA's convex weights α from the (normalised) Gram matrix. */
-export const mgdaWeights = (gram: SymmetricMatrix): Float64Array => minNormInHull(gram)
+/**
+ * MGDA's convex weights α from the (normalised) Gram matrix, whose entries err by at most
+ * `resolution`·‖gᵢ‖‖gⱼ‖ (see `NormalisedGram`): the hull counts as containing 0 when the unit
+ * vectors' hull comes within 2√resolution of it.
+ */
+export const mgdaWeights = (gram: SymmetricMatrix, _options: unknown = {}, resolution = 1e-15): Float64Array => minNormInHull(gram, resolution)
 
 /** MGDA's direction for task gradients `tasks`. */
 export const mgdaDirection = (tasks: ReadonlyArray<Tensor1D>): Tensor1D => weightedDirection(tasks, mgdaWeights, {})

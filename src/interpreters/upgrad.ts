@@ -19,7 +19,7 @@
  * convergence of Jacobian descent with UPGrad to the Pareto front for smooth convex objectives.)
  */
 import { Schema } from "effect"
-import { matVec, nonNegativeQuadratic, type SymmetricMatrix } from "../core/smallQp.ts"
+import { correlationForm, matVec, nonNegativeQuadratic, type SymmetricMatrix } from "../core/smallQp.ts"
 import type { Tensor1D } from "../core/tf.ts"
 import type { Interpreter } from "./interpreter.ts"
 import { weightedDirection, weightingInterpreter } from "./weighting.ts"
@@ -28,13 +28,21 @@ export const UpgradOptions = Schema.Struct({})
 export type UpgradOptions = typeof UpgradOptions.Type
 
 /**
- * w with π_C(Jᵀu) = Jᵀw: argmin_{v ≥ u} vᵀGv (Quinton & Rey, Proposition 1, Eq. 5). With x = v − u ≥ 0 the objective is
- * xᵀGx + 2(Gu)ᵀx + const, i.e. ½xᵀHx − fᵀx with H = G, f = −Gu.
+ * w with π_C(Jᵀu) = Jᵀw: argmin_{v ≥ u} vᵀGv (Quinton & Rey, Proposition 1, Eq. 5).
+ *
+ * Solved in the correlation form G = S·C·S (`correlationForm`): with b = S·v the problem is
+ * argmin_{b ≥ Su} bᵀCb, and with x = b − Su ≥ 0 it is ½xᵀCx − fᵀx with f = −C·S·u, a problem whose
+ * matrix has a unit diagonal whatever the task norms. Each row then meets its KKT condition
+ * (Cb)ⱼ ≥ 0 relative to its own scale, which is non-conflict ⟨π_C(Jᵀu), gⱼ⟩ = ‖gⱼ‖·(Cb)ⱼ ≥ 0 for a
+ * task of norm 1e-6 beside one of norm 1e6 (on G itself the small task's row would sit 1e-24 below
+ * the solver's tolerance). A zero task constrains nothing and keeps vⱼ = uⱼ.
  */
 export const dualConeWeights = (gram: SymmetricMatrix, u: ArrayLike<number>): Float64Array => {
-  const gu = matVec(gram, u)
-  const x = nonNegativeQuadratic(gram, gu.map((v) => -v))
-  return x.map((xi, i) => xi + u[i]!)
+  const { norms, correlation } = correlationForm(gram)
+  const su = Float64Array.from(norms, (s, i) => s * u[i]!)
+  const f = matVec(correlation, su).map((v) => -v)
+  const x = nonNegativeQuadratic(correlation, f)
+  return x.map((xi, i) => u[i]! + (norms[i]! > 0 ? xi / norms[i]! : 0))
 }
 
 /** UPGrad's weights: the mean over i of the dual-cone weights of eᵢ (Quinton & Rey, Eq. 6). */

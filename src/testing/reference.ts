@@ -87,10 +87,10 @@ export const bloop = (main: Vector, aux: Vector, lambda: number, reference: Vect
 
 /**
  * Classical Gram–Schmidt in float64: an orthogonal basis of span(vectors), with a zero vector in
- * place of every vector whose residual is at most `spanTolerance`·‖v‖ (the same rule as
- * `core/vector.ts`'s `orthogonalBasis`, whose threshold is 1e-4).
+ * place of every vector whose residual is at most `spanTolerance`·‖v‖ (default 4·2⁻²⁴, n-level
+ * Bloop's default τ; 0 is the paper's §2.3 exactly).
  */
-export const orthogonalBasis = (vectors: ReadonlyArray<Vector>, spanTolerance = 1e-4): ReadonlyArray<Float64Array> => {
+export const orthogonalBasis = (vectors: ReadonlyArray<Vector>, spanTolerance = 4 * 2 ** -24): ReadonlyArray<Float64Array> => {
   const basis: Array<Float64Array> = []
   for (const v of vectors) {
     const r = projectOutSpan(v, basis)
@@ -112,7 +112,7 @@ export const bloopLevels = (
   levels: ReadonlyArray<Vector>,
   lambdas: ReadonlyArray<number>,
   references: ReadonlyArray<Vector>,
-  spanTolerance = 1e-4,
+  spanTolerance = 4 * 2 ** -24,
 ): Float64Array => {
   const basis = orthogonalBasis(references, spanTolerance)
   return weightedSum(levels.map((g, k) => (k === 0 ? ([1, g] as const) : ([lambdas[k]!, projectOutSpan(g, basis.slice(0, k))] as const))))

@@ -2,9 +2,8 @@ import fc from "fast-check"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { activateBackend } from "../../src/core/backend.ts"
-import { projectedCombination, projectedCombinationWithTensorOps } from "../../src/core/projectedCombination.ts"
+import { defaultSpanTolerance, projectedCombination, projectedCombinationWithTensorOps } from "../../src/core/projectedCombination.ts"
 import { tf, type Tensor1D } from "../../src/core/tf.ts"
-import { gramSchmidtTolerance } from "../../src/core/vector.ts"
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0
@@ -24,7 +23,7 @@ const reference = (g: ReadonlyArray<Float32Array>, r: ReadonlyArray<Float32Array
         for (let i = 0; i < q.length; i++) q[i] = q[i]! - c * b[i]!
       }
     }
-    const keep = dot(q, q) > 0 && dot(q, q) > dot(v, v) * gramSchmidtTolerance ** 2
+    const keep = dot(q, q) > 0 && dot(q, q) > dot(v, v) * defaultSpanTolerance ** 2
     basis.push(keep ? q : new Float64Array(q.length))
   }
   const d = Float64Array.from(g[0]!)

@@ -209,8 +209,8 @@ describe("n-level Bloop (Gram–Schmidt on the higher levels' EMAs)", () => {
             // Replace the lowest level's gradient by a·q₀ + b·q₁, with q the Gram–Schmidt basis of
             // the references the rule will use at that step (the EMAs of the first two levels do
             // not depend on the third). The basis, not the EMAs themselves: an EMA whose part
-            // outside the span of the previous ones is below 1e-4 of its norm adds no direction
-            // (gramSchmidtTolerance), so its sliver is not removed from lower levels.
+            // outside the span of the previous ones is below τ = 4·2⁻²⁴ of its norm adds no direction
+            // (defaultSpanTolerance), so its sliver is not removed from lower levels.
             const refs = referencesOf(trial.steps, { rho, ema: true })
             const [a, b] = [0.75, -1.5]
             const exact = refs.map((r) => {

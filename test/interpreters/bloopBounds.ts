@@ -2,7 +2,7 @@
  * float32 error bounds for Bloop's direction, derived in tolerance.ts's model from the float64
  * reference quantities. Shared by the Bloop property tests.
  */
-import { gramSchmidtTolerance } from "../../src/core/vector.ts"
+import { defaultSpanTolerance } from "../../src/core/projectedCombination.ts"
 import { gamma, reference } from "scalpel/testing"
 
 type Vector = ArrayLike<number>
@@ -54,10 +54,10 @@ export const bloopDirectionError = (
     const rNorm = reference.norm(r)
     const err = referenceErrors[k]! + rNorm * (k * g + 2 * relative.reduce((a, b) => a + b, 0))
     const qNorm = reference.norm(exactBasis[k]!)
-    // Gram–Schmidt keeps qₖ only when ‖qₖ‖ > 1e-4‖rₖ‖ (core/vector.ts, gramSchmidtTolerance). If
+    // Gram–Schmidt keeps qₖ only when ‖qₖ‖ > τ‖rₖ‖ (core/projectedCombination.ts, defaultSpanTolerance). If
     // the float32 error could move ‖qₖ‖ across that threshold, float32 may decide otherwise than
     // float64, and the projection may differ by the whole component along qₖ: relative error 1.
-    const undecided = rNorm > 0 && Math.abs(qNorm - gramSchmidtTolerance * rNorm) <= err
+    const undecided = rNorm > 0 && Math.abs(qNorm - defaultSpanTolerance * rNorm) <= err
     relative.push(undecided ? 1 : qNorm > 0 ? Math.min(err / qNorm, 1) : 0)
   })
   let total = reference.norm(levels[0]!)
