@@ -256,16 +256,28 @@ export const nonNegativeQuadratic = (
  * norms (C the correlation matrix, {@link correlationForm}), so points whose norms differ by 10¹²
  * each meet their KKT condition (Gα)ᵢ ≥ αᵀGα relative to their own scale (Lawson–Hanson's per-row
  * tolerance); with G itself the lifted 1s would swamp a small point's entries. The weights are
- * αᵢ ∝ yᵢ/‖pᵢ‖. A zero point is the minimum itself. G may be given at any positive scale;
- * `resolution` (G's per-pair rounding bound) is accepted for symmetry with the other solvers.
+ * αᵢ ∝ yᵢ/‖pᵢ‖. A zero point is the minimum itself, and 0 in the hull (decided first, on the unit
+ * vectors, against `resolution` ε, G's per-pair rounding bound) gives the null combination. G may
+ * be given at any positive scale.
  */
-export const minNormInHull = (gram: SymmetricMatrix, _resolution = 1e-15): Float64Array => {
+export const minNormInHull = (gram: SymmetricMatrix, resolution = 1e-15): Float64Array => {
   const k = gram.size
   if (k === 1) return Float64Array.of(1)
   const { norms, correlation } = correlationForm(gram)
   const zero = norms.findIndex((s) => s === 0)
   if (zero >= 0) return Float64Array.from({ length: k }, (_, i) => (i === zero ? 1 : 0))
   if (k === 2) return twoPointMinNorm(gram)
+  // Whether 0 is in the hull does not depend on the norms: the hull of the unit vectors (lift 1,
+  // H = C + 11ᵀ) comes within 2√ε of 0 exactly when it holds a null combination up to C's
+  // rounding; that combination, mapped back to the pᵢ, is the minimum (0 up to rounding).
+  const unitLift = nonNegativeQuadratic(
+    symmetricFrom(k, (i, j) => at(correlation, i, j) + 1),
+    new Float64Array(k).fill(1),
+  )
+  if (unitLift.some((x) => x > 0)) {
+    const onUnits = normalised(unitLift)
+    if (quadraticForm(correlation, onUnits) <= 4 * resolution) return normalised(onUnits.map((a, i) => a / norms[i]!))
+  }
   const t = norms.reduce((a, b) => Math.min(a, b), Infinity)
   const w = norms.map((s) => t / s) // t·wᵢ, in (0, 1]
   const lifted = symmetricFrom(k, (i, j) => at(correlation, i, j) + w[i]! * w[j]!)
