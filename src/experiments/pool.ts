@@ -60,8 +60,15 @@ export interface PoolOptions extends WorkerPoolOptions {
 
 const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url))
 
-/** Node flags that let a child process load TypeScript sources, as this process does. */
-const typeScriptFlags = (): ReadonlyArray<string> => ["--import", import.meta.resolve("tsx")]
+/**
+ * Node flags that let a child process load TypeScript sources, as this process does (tsx's
+ * loader, resolved from here; by name, from the working folder, where `import.meta.resolve` is
+ * missing, as under vitest).
+ */
+const typeScriptFlags = (): ReadonlyArray<string> => [
+  "--import",
+  typeof import.meta.resolve === "function" ? import.meta.resolve("tsx") : "tsx",
+]
 
 const spawnWorker = (options: WorkerPoolOptions): Effect.Effect<ChildProcess> =>
   Effect.sync(() =>
@@ -139,29 +146,31 @@ export const runJobs = (
       finished += 1
       return options.onRecord?.(record, finished, jobs.length) ?? Effect.void
     })
-  if (options.jobs <= 1) {
-    return Effect.forEach(jobs, (job) =>
-      specialise(document, job).pipe(
-        Effect.flatMap((d) => runDocument(d, job, options.catalogue ?? builtinProblems)),
-        Effect.tap(report),
-      ),
-    )
-  }
-  return Effect.scoped(
-    Effect.gen(function* () {
-      const count = Math.min(options.jobs, jobs.length)
-      const pool = yield* makeWorkerPool(count, options)
-      return yield* Effect.forEach(
-        jobs,
-        (job) =>
-          Effect.gen(function* () {
-            const specialised = yield* specialise(document, job)
-            const record = yield* pool.run({ document: encodeSpecDocument(specialised), job })
-            yield* report(record)
-            return record
-          }),
-        { concurrency: count },
+  return Effect.gen(function* () {
+    if (options.jobs <= 1) {
+      return yield* Effect.forEach(jobs, (job) =>
+        specialise(document, job).pipe(
+          Effect.flatMap((d) => runDocument(d, job, options.catalogue ?? builtinProblems)),
+          Effect.tap(report),
+        ),
       )
-    }),
-  )
+    }
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        const count = Math.min(options.jobs, jobs.length)
+        const pool = yield* makeWorkerPool(count, options)
+        return yield* Effect.forEach(
+          jobs,
+          (job) =>
+            Effect.gen(function* () {
+              const specialised = yield* specialise(document, job)
+              const record = yield* pool.run({ document: encodeSpecDocument(specialised), job })
+              yield* report(record)
+              return record
+            }),
+          { concurrency: count },
+        )
+      }),
+    )
+  })
 }
