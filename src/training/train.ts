@@ -42,10 +42,13 @@ export class NonFiniteGradient extends Data.TaggedError("NonFiniteGradient")<{
 }
 
 /**
- * At the first step an objective's gradient was exactly zero for every parameter and the run's
- * `zeroGradient` policy is `fail`. `readsParameters` is false when the loss did not read any
+ * An objective's gradient was exactly zero for every parameter at the start of the run and the
+ * run's `zeroGradient` policy is `fail`. `readsParameters` is false when the loss did not read any
  * declared parameter at all (the usual cause: a loss that calls a model whose weights were not
- * declared as parameters).
+ * declared as parameters); that is known at step 1. A loss that reads the parameters is reported
+ * when its gradient is zero at steps 1 *and* 2 (or at step 1 of a one-step run): a loss that
+ * merely starts at a stationary point (a weight penalty at zero weights) leaves it after one step
+ * of the others.
  */
 export class ZeroGradient extends Data.TaggedError("ZeroGradient")<{
   readonly objective: string
@@ -59,14 +62,14 @@ export class ZeroGradient extends Data.TaggedError("ZeroGradient")<{
 
 const zeroGradientMessage = (objective: string, step: number, readsParameters: boolean): string =>
   readsParameters
-    ? `the gradient of objective '${objective}' is exactly zero for every parameter at step ${step}. ` +
-      "If training starts at a stationary point of this loss (a weight penalty at zero weights) this is expected; " +
-      "otherwise, does the loss read the declared parameters?"
+    ? `the gradient of objective '${objective}' is exactly zero for every parameter at ${step === 1 ? "step 1" : "steps 1 and 2"}, ` +
+      "so training does not move it. Does the loss read the declared parameters? " +
+      "(Or does the run start at a stationary point of this loss that nothing else moves it from?)"
     : `objective '${objective}' does not read any declared parameter: its gradient is zero for every parameter at step ${step}, ` +
       "so it trains nothing. Does the loss read the declared parameters? " +
       "(A loss that calls a tf.LayersModel must declare the model's weights: parameters: fromModel(model).)"
 
-/** What to do when an objective's gradient is exactly zero at the first step: log a warning (default), fail, or nothing. */
+/** What to do when an objective's gradient is exactly zero at the start (see {@link ZeroGradient}): log a warning (default), fail, or nothing. */
 export type ZeroGradientPolicy = "warn" | "fail" | "ignore"
 
 /** The update rule reads an objective the spec does not declare. */
@@ -143,9 +146,10 @@ export interface TrainingOptions {
    */
   readonly resumeFrom?: string
   /**
-   * What to do when, at step 1, an objective's gradient is exactly zero for every parameter:
-   * `"warn"` (default) logs a warning that names the objective, `"fail"` fails with
-   * {@link ZeroGradient}, `"ignore"` does nothing.
+   * What to do when an objective's gradient is exactly zero for every parameter at the start of
+   * the run (see {@link ZeroGradient} for when exactly): `"warn"` (default) logs a warning that
+   * names the objective and the likely cause, `"fail"` fails with {@link ZeroGradient},
+   * `"ignore"` does nothing.
    */
   readonly zeroGradient?: ZeroGradientPolicy
   /**
@@ -259,6 +263,9 @@ const openSession = (
       return variables
     }
     const zeroPolicy = options.zeroGradient ?? "warn"
+    // Objectives whose loss reads the parameters but whose gradient was exactly zero at step 1:
+    // reported only if it is still zero at step 2 (see ZeroGradient).
+    let zeroSuspects: ReadonlySet<string> = new Set()
 
     if (resume !== undefined) {
       const { path, contents } = resume
@@ -282,11 +289,12 @@ const openSession = (
       completed = contents.step
     }
     /**
-     * Losses, flat gradients and their finiteness; with `checkZero`, also which objectives have a
-     * gradient that is exactly zero everywhere (and whether their loss reached any parameter).
+     * Losses, flat gradients and their finiteness; for the objectives named in `checkZero`, also
+     * which have a gradient that is exactly zero everywhere (and whether their loss reached any
+     * parameter).
      */
     const gradientsAt = (
-      checkZero: boolean,
+      checkZero: ReadonlySet<string>,
     ): {
       losses: Record<string, Scalar>
       gradients: Record<string, Tensor1D>
@@ -315,7 +323,7 @@ const openSession = (
           const checked = flattenChecked(layout, byName)
           gradients[o.name] = checked.flat
           finite[o.name] = checked.finite
-          if (checkZero && (!reached || tf.all(tf.equal(checked.flat, 0)).dataSync()[0] === 1)) {
+          if (checkZero.has(o.name) && (!reached || tf.all(tf.equal(checked.flat, 0)).dataSync()[0] === 1)) {
             zero.push({ objective: o.name, readsParameters: reached })
           }
         }
@@ -325,8 +333,8 @@ const openSession = (
     const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> =>
       Effect.suspend((): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> => {
         const begin = performance.now()
-        const checkZero = t === 1 && zeroPolicy !== "ignore"
-        const { losses, gradients, finite, zero } = gradientsAt(checkZero)
+        const checkZero = zeroPolicy === "ignore" ? new Set<string>() : t === 1 ? new Set(rule.objectives) : t === 2 ? zeroSuspects : new Set<string>()
+        const { losses, gradients, finite, zero: zeroAll } = gradientsAt(checkZero)
         const lossValues = tf.tidy(() => tf.stack(objectives.map((o) => losses[o.name]!)).dataSync())
         const lossRecord: Record<string, number> = {}
         objectives.forEach((o, i) => (lossRecord[o.name] = lossValues[i]!))
@@ -339,6 +347,8 @@ const openSession = (
           completed = t
           return Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: true, elapsedMs: performance.now() - begin })
         }
+        if (t === 1 && spec.steps > 1) zeroSuspects = new Set(zeroAll.filter((z) => z.readsParameters).map((z) => z.objective))
+        const zero = t === 1 && spec.steps > 1 ? zeroAll.filter((z) => !z.readsParameters) : zeroAll
         const firstZero = zero[0]
         if (firstZero !== undefined && zeroPolicy === "fail") {
           release()

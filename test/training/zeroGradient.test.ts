@@ -58,13 +58,19 @@ describe("an objective whose gradient is exactly zero at step 1", () => {
     expect(outcome.left.message).toMatch(/does the loss read the declared parameters\?/i)
   })
 
-  it("is warned about with the stationary-start explanation when the loss reads the parameters but starts at its minimum", async () => {
-    const { warnings } = await run(sum(fit, penalty))
+  it("is not reported when the loss reads the parameters and only starts at a stationary point that the others move it from", async () => {
+    // The penalty's gradient is zero at w = 0 (step 1), but fit moves w at step 1, so it is not at step 2.
+    expect((await run(sum(fit, penalty))).warnings).toEqual([])
+    expect(Either.isRight((await run(sum(fit, penalty), "fail")).outcome)).toBe(true)
+  })
+
+  it("is reported when the loss reads the parameters but its gradient stays exactly zero at steps 1 and 2 (nothing trains)", async () => {
+    const { warnings } = await run(penalty)
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toMatch(/gradient of objective 'penalty' is exactly zero for every parameter at step 1/)
-    expect(warnings[0]).toMatch(/stationary point/)
-    const failed = await run(sum(fit, penalty), "fail")
-    expect(Either.isLeft(failed.outcome) && failed.outcome.left).toMatchObject({ _tag: "ZeroGradient", objective: "penalty", readsParameters: true })
+    expect(warnings[0]).toMatch(/gradient of objective 'penalty' is exactly zero for every parameter at steps 1 and 2, so training does not move it/)
+    expect(warnings[0]).toMatch(/does the loss read the declared parameters\?/i)
+    const failed = await run(penalty, "fail")
+    expect(Either.isLeft(failed.outcome) && failed.outcome.left).toMatchObject({ _tag: "ZeroGradient", objective: "penalty", step: 2, readsParameters: true })
   })
 
   it("gives no warning when every gradient is non-zero, nor under zeroGradient: \"ignore\"", async () => {
