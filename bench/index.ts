@@ -16,6 +16,7 @@ const benchmarks: Record<string, () => Promise<BenchmarkModule>> = {
   backends: () => import("./backends.ts"),
   leak: () => import("./leak.ts"),
   queue: () => import("./queue.ts"),
+  peer: () => import("./peer.ts"),
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -58,17 +58,18 @@ export interface PoolOptions extends WorkerPoolOptions {
   readonly onRecord?: (record: RunRecord, finished: number, total: number) => Effect.Effect<void>
 }
 
-const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url))
+/** Whether this module runs from the TypeScript sources (tsx, vitest) or from the built dist/. */
+const fromSources = import.meta.url.endsWith(".ts")
+
+const workerPath = fileURLToPath(new URL(fromSources ? "./worker.ts" : "./worker.js", import.meta.url))
 
 /**
- * Node flags that let a child process load TypeScript sources, as this process does (tsx's
- * loader, resolved from here; by name, from the working folder, where `import.meta.resolve` is
- * missing, as under vitest).
+ * Node flags that let a child process load TypeScript sources, as this process does (none from
+ * dist/): tsx's loader, resolved from here, or by name from the working folder where
+ * `import.meta.resolve` is missing (as under vitest).
  */
-const typeScriptFlags = (): ReadonlyArray<string> => [
-  "--import",
-  typeof import.meta.resolve === "function" ? import.meta.resolve("tsx") : "tsx",
-]
+const typeScriptFlags = (): ReadonlyArray<string> =>
+  fromSources ? ["--import", typeof import.meta.resolve === "function" ? import.meta.resolve("tsx") : "tsx"] : []
 
 const spawnWorker = (options: WorkerPoolOptions): Effect.Effect<ChildProcess> =>
   Effect.sync(() =>
