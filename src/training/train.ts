@@ -3,10 +3,11 @@
  * direction, apply it with the optimizer, and emit an event. Progress bars, logs, checkpoints and
  * reports consume the event stream; none of them lives in the loop.
  */
-import { Data, Effect, Either, Exit, Stream } from "effect"
+import { Data, Effect, Either, Exit, type Scope, Stream } from "effect"
 import { makeOptimizer, applyStep, disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
 import { flattenChecked, layoutOf, type Layout } from "../core/paramVector.ts"
 import { sampleIndices, seedState } from "../core/random.ts"
+import { linearCombination } from "../core/vector.ts"
 import { tf, tidy, type Scalar, type Tensor, type Tensor1D, type Variable } from "../core/tf.ts"
 import type { DataSource, Objective, Params } from "../dsl/objective.ts"
 import type { Spec } from "../dsl/spec.ts"
@@ -26,6 +27,8 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts"
 import { createVariables } from "./parameters.ts"
+import { GradientWorkerError, type GradientWorkers, type WorkerPool } from "./parallel/protocol.ts"
+import { shareOf, sourceSlots } from "./parallel/sources.ts"
 import { disposeReplaced } from "./tensors.ts"
 
 /** A gradient or loss was NaN or infinite and the spec's policy is `fail`. */
@@ -105,6 +108,14 @@ export interface TrainingOptions {
    * bit-identical parameters to an uninterrupted run on the same backend.
    */
   readonly resumeFrom?: string
+  /**
+   * Compute each step's gradients on several threads (Node: `gradientWorkers(N, recipe)` from
+   * `scalpel/node`): the mini-batch is split into N contiguous shares, computed at the same time,
+   * and combined weighted by their sizes, so gradients equal the one-thread gradients up to the
+   * order of float32 summation; a given N is bit-for-bit deterministic. Losses must be means over
+   * the batch's examples (as the full-data losses already assume).
+   */
+  readonly workers?: GradientWorkers
 }
 
 /**
@@ -125,7 +136,7 @@ export const fullDataLoss = (objective: Objective<any>, params: Params, chunk = 
 
 /** A live run: variables, states, and the imperative step the stream drives. */
 interface Session {
-  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient>
+  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient | GradientWorkerError>
   /** Steps completed so far (including those restored from a checkpoint). */
   readonly completedSteps: () => number
   /** The host copy of everything a checkpoint holds, at the last completed step. */
@@ -176,6 +187,7 @@ const openSession = (
   rule: UpdateRule<any>,
   options: TrainingOptions,
   resume: { readonly path: string; readonly contents: CheckpointContents } | undefined,
+  pool: WorkerPool | undefined,
 ): Effect.Effect<Session, MissingObjective | CheckpointError> =>
   Effect.suspend((): Effect.Effect<Session, MissingObjective | CheckpointError> => {
     const declared = new Map(objectivesOf(spec.structure).map((o) => [o.name, o]))
@@ -250,10 +262,94 @@ const openSession = (
         return { losses, gradients, finite }
       })
 
-    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient> =>
+    const { sources, sourceOf } = sourceSlots(objectives)
+    /**
+     * The gradients of a data-parallel step: θ to the workers, share 0 of each source's indices
+     * here while the workers compute the others, then the size-weighted combination of the shares.
+     * Objectives without data are computed here, once.
+     */
+    const parallelGradientsAt = (
+      workers: WorkerPool,
+      t: number,
+    ): Effect.Effect<{ losses: Record<string, Scalar>; gradients: Record<string, Tensor1D>; finite: Record<string, boolean> }, GradientWorkerError> =>
+      Effect.suspend(() => {
+        const indices = sources.map((source) => {
+          const [drawn, next] = sampleIndices(rng, source.size, spec.batchSize)
+          rng = next
+          return drawn
+        })
+        for (const entry of layout.entries) workers.theta.set(variables[entry.name]!.dataSync() as Float32Array, entry.offset)
+        const replies = workers.request(t, indices)
+        const own = tf.tidy(() => {
+          const batches = sources.map((source, s) => source.batch(indices[s]!.subarray(...shareOf(indices[s]!.length, 0, workers.parts))))
+          const losses: Record<string, Scalar> = {}
+          const gradients: Record<string, Tensor1D> = {}
+          const finite: Record<string, boolean> = {}
+          objectives.forEach((o, k) => {
+            const { value, grads } = lossAndGradients(() => o.loss(params, sourceOf[k] === -1 ? undefined : batches[sourceOf[k]!]), variables, names)
+            const byName: Record<string, Tensor> = {}
+            names.forEach((n, i) => (byName[n] = grads[i]!))
+            const checked = flattenChecked(layout, byName)
+            losses[o.name] = value
+            gradients[o.name] = checked.flat
+            finite[o.name] = checked.finite
+          })
+          return { losses, gradients, finite }
+        })
+        const release = () => tf.dispose([...Object.values(own.losses), ...Object.values(own.gradients)])
+        return Effect.tryPromise({ try: () => replies, catch: (e) => e as GradientWorkerError }).pipe(
+          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(release))),
+          Effect.map((answers) => {
+            const combined = tf.tidy(() => {
+              const losses: Record<string, Scalar> = {}
+              const gradients: Record<string, Tensor1D> = {}
+              const finite: Record<string, boolean> = {}
+              objectives.forEach((o, k) => {
+                if (sourceOf[k] === -1) {
+                  losses[o.name] = tf.clone(own.losses[o.name]!)
+                  gradients[o.name] = tf.clone(own.gradients[o.name]!)
+                  finite[o.name] = own.finite[o.name]!
+                  return
+                }
+                const count = indices[sourceOf[k]!]!.length
+                const weight = (part: number) => {
+                  const [start, end] = shareOf(count, part, workers.parts)
+                  return (end - start) / count
+                }
+                const terms: Array<readonly [number, Tensor1D]> = [[weight(0), own.gradients[o.name]!]]
+                let loss = weight(0) * own.losses[o.name]!.dataSync()[0]!
+                answers.forEach((answer, w) => {
+                  terms.push([weight(w + 1), tf.tensor1d(workers.gradient(w + 1, k))])
+                  loss += weight(w + 1) * answer.losses[k]!
+                })
+                losses[o.name] = tf.scalar(loss)
+                gradients[o.name] = linearCombination(terms)
+                finite[o.name] = own.finite[o.name]! && answers.every((a) => a.finite[k]!)
+              })
+              return { losses, gradients, finite }
+            })
+            release()
+            return combined
+          }),
+        )
+      })
+
+    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient | GradientWorkerError> =>
       Effect.suspend(() => {
         const begin = performance.now()
-        const { losses, gradients, finite } = gradientsAt()
+        return Effect.flatMap(pool === undefined ? Effect.sync(gradientsAt) : parallelGradientsAt(pool, t), ({ losses, gradients, finite }) =>
+          afterGradients(t, begin, losses, gradients, finite),
+        )
+      })
+
+    const afterGradients = (
+      t: number,
+      begin: number,
+      losses: Record<string, Scalar>,
+      gradients: Record<string, Tensor1D>,
+      finite: Record<string, boolean>,
+    ): Effect.Effect<StepEvent, NonFiniteGradient> =>
+      Effect.suspend(() => {
         const lossValues = tf.tidy(() => tf.stack(objectives.map((o) => losses[o.name]!)).dataSync())
         const lossRecord: Record<string, number> = {}
         objectives.forEach((o, i) => (lossRecord[o.name] = lossValues[i]!))
@@ -340,7 +436,7 @@ export const combineAndApply = (
  * gradient, which is its exact gradient. (`tf.valueAndGrads` would throw instead, and
  * `tf.variableGrads` leaves such variables out, or throws when the loss reaches none of them.)
  */
-const lossAndGradients = (
+export const lossAndGradients = (
   loss: () => Scalar,
   variables: Readonly<Record<string, Variable>>,
   names: ReadonlyArray<string>,
@@ -363,6 +459,33 @@ const lossAndGradients = (
 /** Longest stretch of training, in milliseconds, between two turns of the Node event loop. */
 const eventLoopInterval = 25
 
+/** tfjs engine names → the names `activateBackend` takes (a worker activates the training thread's backend). */
+const backendOfEngine: Readonly<Record<string, string>> = { tensorflow: "node", wasm: "wasm", cpu: "cpu" }
+
+/**
+ * Start the gradient workers of a data-parallel run (none for `workers` undefined or 1). A
+ * mini-batch smaller than the number of shares would leave a share empty: refused.
+ */
+const openGradientWorkers = (
+  spec: Spec,
+  rule: UpdateRule<any>,
+  workers: GradientWorkers | undefined,
+): Effect.Effect<WorkerPool | undefined, GradientWorkerError, Scope.Scope> => {
+  if (workers === undefined || workers.parts <= 1) return Effect.succeed(undefined)
+  const refuse = (reason: string) => Effect.fail(new GradientWorkerError({ worker: 0, step: undefined, objective: undefined, reason }))
+  if (!Number.isInteger(workers.parts)) return refuse(`the number of workers must be a positive integer, got ${workers.parts}`)
+  if (spec.batchSize < workers.parts) return refuse(`batch size ${spec.batchSize} cannot be split into ${workers.parts} shares`)
+  const declared = new Map(objectivesOf(spec.structure).map((o) => [o.name, o]))
+  const objectives = rule.objectives.flatMap((name) => declared.get(name) ?? [])
+  const engine = tf.getBackend()
+  return workers.open({
+    backend: backendOfEngine[engine] ?? engine,
+    objectives: objectives.map((o) => o.name),
+    sourceOf: sourceSlots(objectives).sourceOf,
+    layout: layoutOf(spec.parameters),
+  })
+}
+
 /** Write the session's current state to the configured checkpoint file. */
 const checkpointNow = (session: Session, settings: CheckpointSettings): Effect.Effect<CheckpointEvent, CheckpointError> =>
   Effect.flatMap(
@@ -381,7 +504,7 @@ export const trainingEvents = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions = {},
-): Stream.Stream<TrainingEvent, NonFiniteGradient | MissingObjective | CheckpointError> =>
+): Stream.Stream<TrainingEvent, NonFiniteGradient | MissingObjective | CheckpointError | GradientWorkerError> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
       const settings = options.checkpoint
@@ -391,7 +514,8 @@ export const trainingEvents = (
       const resume =
         options.resumeFrom === undefined ? undefined : { path: options.resumeFrom, contents: yield* readCheckpoint(options.resumeFrom) }
       let lastWritten = resume?.contents.step ?? -1
-      const session = yield* Effect.acquireRelease(openSession(spec, rule, options, resume), (s, exit) =>
+      const pool = yield* openGradientWorkers(spec, rule, options.workers)
+      const session = yield* Effect.acquireRelease(openSession(spec, rule, options, resume, pool), (s, exit) =>
         Effect.zipRight(
           settings !== undefined && Exit.isInterrupted(exit) && s.completedSteps() !== lastWritten
             ? checkpointNow(s, settings).pipe(
@@ -403,7 +527,7 @@ export const trainingEvents = (
         ),
       )
       const due = (t: number) => settings !== undefined && (t % settings.every === 0 || t === spec.steps)
-      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | CheckpointError> =>
+      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | CheckpointError | GradientWorkerError> =>
         Effect.flatMap(session.step(t), (event) =>
           due(t) && settings !== undefined
             ? Effect.map(checkpointNow(session, settings), (written) => {
@@ -440,7 +564,7 @@ export const train = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions = {},
-): Effect.Effect<TrainingSummary, NonFiniteGradient | MissingObjective | CheckpointError> =>
+): Effect.Effect<TrainingSummary, NonFiniteGradient | MissingObjective | CheckpointError | GradientWorkerError> =>
   trainingEvents(spec, rule, options).pipe(
     Stream.runLast,
     Effect.map((last) => {
