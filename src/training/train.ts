@@ -5,6 +5,7 @@
  */
 import { Data, Effect, Either, Exit, type Scope, Stream } from "effect"
 import { makeOptimizer, applyStep, disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
+import { hostValues } from "../core/hostKernels.ts"
 import { flattenChecked, layoutOf, type Layout } from "../core/paramVector.ts"
 import { sampleIndices, seedState } from "../core/random.ts"
 import { linearCombination } from "../core/vector.ts"
@@ -278,7 +279,7 @@ const openSession = (
           rng = next
           return drawn
         })
-        for (const entry of layout.entries) workers.theta.set(variables[entry.name]!.dataSync() as Float32Array, entry.offset)
+        for (const entry of layout.entries) workers.theta.set(hostValues(variables[entry.name]!), entry.offset)
         const replies = workers.request(t, indices)
         const own = tf.tidy(() => {
           const batches = sources.map((source, s) => source.batch(indices[s]!.subarray(...shareOf(indices[s]!.length, 0, workers.parts))))
@@ -471,9 +472,10 @@ const openGradientWorkers = (
   rule: UpdateRule<any>,
   workers: GradientWorkers | undefined,
 ): Effect.Effect<WorkerPool | undefined, GradientWorkerError, Scope.Scope> => {
-  if (workers === undefined || workers.parts <= 1) return Effect.succeed(undefined)
+  if (workers === undefined) return Effect.succeed(undefined)
   const refuse = (reason: string) => Effect.fail(new GradientWorkerError({ worker: 0, step: undefined, objective: undefined, reason }))
-  if (!Number.isInteger(workers.parts)) return refuse(`the number of workers must be a positive integer, got ${workers.parts}`)
+  if (!(Number.isInteger(workers.parts) && workers.parts >= 1)) return refuse(`the number of workers must be a positive integer, got ${workers.parts}`)
+  if (workers.parts === 1) return Effect.succeed(undefined)
   if (spec.batchSize < workers.parts) return refuse(`batch size ${spec.batchSize} cannot be split into ${workers.parts} shares`)
   const declared = new Map(objectivesOf(spec.structure).map((o) => [o.name, o]))
   const objectives = rule.objectives.flatMap((name) => declared.get(name) ?? [])

@@ -244,6 +244,7 @@ const documentArb: fc.Arbitrary<SpecDocument> = fc.record({
   batchSize: positiveInteger,
   seed: fc.maxSafeInteger(),
   nonFinite: fc.constantFrom("fail" as const, "skip" as const),
+  workers: fc.integer({ min: 1, max: 64 }),
 })
 
 /** JSON has no −0: the text round trip is stated on documents written with +0. */

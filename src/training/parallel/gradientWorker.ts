@@ -7,6 +7,7 @@
 import { parentPort, workerData } from "node:worker_threads"
 import { Effect } from "effect"
 import { activateBackend, type BackendName } from "../../core/backend.ts"
+import { hostValues } from "../../core/hostKernels.ts"
 import { flattenChecked, layoutOf } from "../../core/paramVector.ts"
 import { tf, type Tensor } from "../../core/tf.ts"
 import type { Objective } from "../../dsl/objective.ts"
@@ -64,7 +65,7 @@ const start = async () => {
           const checked = flattenChecked(layout, byName)
           return [value, checked.flat, checked.finite] as const
         })
-        slots[k]!.set(flat.dataSync())
+        slots[k]!.set(hostValues(flat))
         losses.push(loss.dataSync()[0]!)
         finite.push(ok)
         tf.dispose([loss, flat])
