@@ -1,7 +1,12 @@
 /**
- * scalpel's public API: declare objectives and how they relate (dsl), lower the declaration to an
- * update rule with an interpreter (interpreters), and train (training) on flat parameter vectors
- * (core). The property-testing kit is the separate entry point `scalpel/testing`.
+ * scalpel's public API (the `scalpel` entry point): declare objectives and how they relate (dsl),
+ * lower the declaration to an update rule with an interpreter (interpreters), and train (training)
+ * on flat parameter vectors (core).
+ *
+ * This entry runs in Node and in browsers: it loads no Node built-in, command-line or plotting
+ * package. The other entry points are `scalpel/testing` (the property-testing kit),
+ * `scalpel/experiments` (sweeps, worker pools, reports and plots; Node only) and `scalpel/node`
+ * (checkpoint files; Node only). The `scalpel` command is `src/cli/main.ts`.
  */
 export * from "./core/backend.ts"
 export * from "./core/errors.ts"
@@ -34,12 +39,21 @@ export * from "./interpreters/registry.ts"
 export * from "./interpreters/transforms.ts"
 export * from "./interpreters/upgrad.ts"
 export * from "./interpreters/weightedSum.ts"
-export * from "./training/checkpoint.ts"
+export {
+  checkParameters,
+  CheckpointError,
+  checkpointFormatVersion,
+  type CheckpointContents,
+  type CheckpointSettings,
+  HostTensor,
+  type HostState,
+  hostStateOf,
+  outlineMismatch,
+  runMismatch,
+  tensorStateOf,
+  toHostTensor,
+} from "./training/checkpoint.ts"
 export * from "./problems/catalogue.ts"
 export * from "./problems/resolveSpec.ts"
 export * from "./training/train.ts"
-export * from "./experiments/sweep.ts"
-export * from "./experiments/pool.ts"
-export * from "./experiments/report.ts"
-export * from "./experiments/plots.ts"
-export * from "./experiments/sweepReport.ts"
+export { GradientWorkerError, type GradientWorkers, type SpecRecipe, type WorkerPool, type WorkerPoolSettings } from "./training/parallel/protocol.ts"

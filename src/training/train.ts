@@ -6,6 +6,7 @@
 import { Data, Effect, Either, Exit, type Scope, Stream } from "effect"
 import { makeOptimizer, applyStep, disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
 import { hostValues } from "../core/hostKernels.ts"
+import { onNextMacrotask } from "../core/macrotask.ts"
 import { flattenChecked, layoutOf, type Layout } from "../core/paramVector.ts"
 import { sampleIndices, seedState } from "../core/random.ts"
 import { linearCombination } from "../core/vector.ts"
@@ -457,7 +458,7 @@ export const lossAndGradients = (
   return { value, grads: list.map((v) => found[v.name] ?? tf.zerosLike(v)) }
 }
 
-/** Longest stretch of training, in milliseconds, between two turns of the Node event loop. */
+/** Longest stretch of training, in milliseconds, between two turns of the event loop. */
 const eventLoopInterval = 25
 
 /** tfjs engine names → the names `activateBackend` takes (a worker activates the training thread's backend). */
@@ -540,16 +541,16 @@ export const trainingEvents = (
         )
       // Steps are synchronous tensor work, and Effect's scheduler yields to the microtask queue
       // only; without an occasional macrotask turn, a long run would starve the event loop and
-      // never see SIGINT (Ctrl-C), timers or I/O.
+      // never see SIGINT (Ctrl-C), timers or I/O (in a browser: never repaint or take input).
       let lastTurn = performance.now()
       const eventLoopTurn = Effect.suspend(() => {
         if (performance.now() - lastTurn < eventLoopInterval) return Effect.void
         return Effect.async<void>((resume) => {
-          const handle = setImmediate(() => {
+          const cancel = onNextMacrotask(() => {
             lastTurn = performance.now()
             resume(Effect.void)
           })
-          return Effect.sync(() => clearImmediate(handle))
+          return Effect.sync(cancel)
         })
       })
       const first = session.completedSteps() + 1
