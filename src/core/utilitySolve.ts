@@ -63,6 +63,8 @@ export const utilityWeights = (gram: SymmetricMatrix, alpha: number): Float64Arr
     let t = 1
     const f0 = objective(w)
     const slope = step.reduce((s, d, i) => s + d * gradient[i]!, 0)
+    // Newton decrement λ²/2 = −slope/2 below the rounding of f: converged (Boyd & Vandenberghe §9.5).
+    if (-slope / 2 <= 1e-13 * (1 + Math.abs(f0))) return w
     let next = w
     for (let tries = 0; tries < 60; tries++) {
       const candidate = w.map((wi, i) => wi + t * step[i]!)
@@ -72,7 +74,7 @@ export const utilityWeights = (gram: SymmetricMatrix, alpha: number): Float64Arr
       }
       t /= 2
     }
-    if (next === w) return residual <= 1e-8 ? w : undefined
+    if (next === w) return residual <= 1e-6 ? w : undefined
     w = next
     if (w.some((wi) => !(wi < 1e12))) return undefined
   }

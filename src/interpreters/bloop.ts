@@ -70,7 +70,7 @@ const lowerBloop = (name: string, fixed: Partial<BloopOptions>): Interpreter<Blo
   guarantees:
     fixed.ema === false
       ? { holds: ["linear-under-scaling", "weighted", "scale-invariant", "priority"] }
-      : { holds: ["linear-under-scaling", "scale-invariant"], reductions: [{ options: { rho: 1 }, to: "bloop-no-ema" }] },
+      : { holds: ["linear-under-scaling", "scale-invariant"] },
   lower: (structure, options) =>
     Effect.map(lowerToLevels(name, structure), (levels): UpdateRule<BloopState> => {
       const decay = 1 - options.rho

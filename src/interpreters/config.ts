@@ -24,6 +24,10 @@ export const configWeights = (gram: { readonly size: number; readonly values: Fl
   const live = (i: number) => norms[i]! ** 2 > resolution
   const unitGram = symmetricFrom(k, (i, j) => (live(i) && live(j) ? gram.values[i * k + j]! / (norms[i]! * norms[j]!) : 0))
   const c = pseudoInverseSolve(unitGram, Float64Array.from({ length: k }, (_, i) => (live(i) ? 1 : 0)), k * resolution)
+  // ‖u‖ ≥ 1 whenever ⟨ĝᵢ, u⟩ = 1 is solvable; a u at the rounding level of Ĝ means 1 is orthogonal
+  // to its range (e.g. two opposite gradients): then u = 0, and d = 0 as in TorchJD — normalising
+  // the rounding residue would turn noise into a full-length direction.
+  if (!(quadraticForm(unitGram, c) > k * resolution)) return new Float64Array(k)
   const beta = c.map((ci, i) => (live(i) ? ci / norms[i]! : 0)) // u = Σ βᵢgᵢ
   const uu = quadraticForm(gram, beta)
   if (!(uu > 0)) return new Float64Array(k)
@@ -35,7 +39,7 @@ export const config = taskRuleInterpreter({
   name: "config",
   description: "ConFIG: the direction with equal projections on every unit task gradient, as long as their summed projections (Liu et al. 2025).",
   options: ConfigOptions,
-  guarantees: guarantees({ holds: ["non-conflicting", "linear-under-scaling", "weighted", "permutation-invariant", "scale-invariant"] }),
+  guarantees: guarantees({ holds: ["linear-under-scaling", "weighted", "permutation-invariant", "scale-invariant"] }),
   init: () => ({ t: 0 }),
   weights: (input, state) => [configWeights(input.gram, input.resolution), { t: state.t + 1 }],
 })

@@ -18,6 +18,7 @@ import type { Interpreter, UpdateRule } from "./interpreter.ts"
 import { taskGradients } from "./levels.ts"
 import { NonNegative, optionsDecoder } from "./options.ts"
 import { lowerToTasks } from "./taskLowering.ts"
+import { softmax } from "./taskRule.ts"
 
 export const ExcessMtlOptions = Schema.Struct({
   /** η, the exponentiated-gradient step size; default 0.01. */
@@ -52,9 +53,9 @@ export const excessMtl: Interpreter<ExcessMtlOptions> = {
         let initial = state.initial
         if (initial.length !== k) initial = Array.from(excess)
         else {
-          const grown = weights.map((w, i) => w * Math.exp(options.robustStepSize * (initial[i]! > 0 ? excess[i]! / initial[i]! : 0)))
-          const sum = grown.reduce((s, x) => s + x, 0)
-          weights = grown.map((x) => (k * x) / sum)
+          // In the log domain: a first-step estimate near 0 makes the ratio huge, and exp would overflow.
+          const logs = weights.map((w, i) => Math.log(w) + options.robustStepSize * (initial[i]! > 0 ? excess[i]! / initial[i]! : 0))
+          weights = Array.from(softmax(logs), (x) => k * x)
         }
         const direction = combine(gs, weights)
         tf.dispose(gs as Array<Tensor1D>)

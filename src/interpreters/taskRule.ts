@@ -119,7 +119,11 @@ export const softmax = (x: ArrayLike<number>): Float64Array => {
 
 /** Euclidean projection onto the probability simplex (sort-based; Held, Wolfe & Crowder 1974). */
 export const projectOntoSimplex = (v: ArrayLike<number>): Float64Array => {
-  const sorted = Array.from(v).sort((a, b) => b - a)
+  // Π(v + c·1) = Π(v): shifting by max v keeps the threshold's sum free of cancellation when the
+  // entries are huge (e.g. after a step on a raw Gram matrix of 1e10-sized gradients).
+  let top = -Infinity
+  for (let i = 0; i < v.length; i++) top = Math.max(top, v[i]!)
+  const sorted = Array.from(v, (x) => x - top).sort((a, b) => b - a)
   let cumulative = 0
   let theta = 0
   for (let i = 0; i < sorted.length; i++) {
@@ -127,5 +131,5 @@ export const projectOntoSimplex = (v: ArrayLike<number>): Float64Array => {
     const candidate = (cumulative - 1) / (i + 1)
     if (sorted[i]! - candidate > 0) theta = candidate
   }
-  return Float64Array.from(v, (x) => Math.max(x - theta, 0))
+  return Float64Array.from(v, (x) => Math.max(x - top - theta, 0))
 }
