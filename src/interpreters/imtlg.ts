@@ -45,7 +45,9 @@ export const imtlgWeights = (gram: SymmetricMatrix, _options: unknown = {}, reso
   const c = symmetricFrom(live.length, (a, b) => correlation.values[live[a]! * k + live[b]!]!)
   const { values, vectors } = symmetricEigen(c)
   const m = live.length
-  const cutoff = m * resolution
+  // G's rounding (m·ε, Weyl) plus forming C and the Jacobi solve in float64 (≈ m²·2⁻⁵³·λ_max).
+  const largest = values.reduce((a, b) => Math.max(a, Math.abs(b)), 0)
+  const cutoff = m * resolution + 16 * m * m * 2 ** -53 * largest
   // x = C⁺1 over the eigenvalues above the cutoff; λ_min is the smallest kept one.
   const x = new Float64Array(m)
   let smallest = Infinity
@@ -63,7 +65,11 @@ export const imtlgWeights = (gram: SymmetricMatrix, _options: unknown = {}, reso
   // that times ‖S⁻¹1‖; within it the sign and size of the total are not determined.
   const xNorm = Math.sqrt(x.reduce((acc, xi) => acc + xi * xi, 0))
   const inverseNorms = Math.sqrt(live.reduce((acc, i) => acc + norms[i]! ** -2, 0))
-  const totalError = (cutoff / smallest) * xNorm * inverseNorms + 4 * m * 2 ** -53 * v.reduce((acc, vi) => acc + Math.abs(vi), 0)
+  // Plus the rounding of the projections ⟨1, vₑ⟩ themselves (m terms, |⟨1, vₑ⟩| ≤ √m), which is all of
+  // x when 1 is (nearly) orthogonal to the kept eigenvectors (e.g. g and −g twice: d undetermined).
+  const projectionRounding = (4 * m * Math.sqrt(m) * 2 ** -53) / smallest
+  const totalError =
+    ((cutoff / smallest) * xNorm + projectionRounding) * inverseNorms + 4 * m * 2 ** -53 * v.reduce((acc, vi) => acc + Math.abs(vi), 0)
   if (!(Math.abs(total) > totalError)) return out
   live.forEach((i, a) => (out[i] = v[a]! / Math.abs(total)))
   return out
