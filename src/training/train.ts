@@ -9,6 +9,7 @@ import { flattenChecked, layoutOf, type Layout } from "../core/paramVector.ts"
 import { sampleIndices, seedState } from "../core/random.ts"
 import { tf, tidy, type Scalar, type Tensor, type Tensor1D, type Variable } from "../core/tf.ts"
 import type { DataSource, Objective, Params } from "../dsl/objective.ts"
+import type { SpecError } from "../dsl/errors.ts"
 import type { Spec } from "../dsl/spec.ts"
 import { objectivesOf } from "../dsl/structure.ts"
 import type { RuleState, UpdateRule } from "../interpreters/interpreter.ts"
@@ -26,6 +27,7 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts"
 import { createVariables } from "./parameters.ts"
+import { batchSizeProblem } from "./sizeLimits.ts"
 import { disposeReplaced } from "./tensors.ts"
 
 /** A gradient or loss was NaN or infinite and the spec's policy is `fail`. */
@@ -381,9 +383,11 @@ export const trainingEvents = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions = {},
-): Stream.Stream<TrainingEvent, NonFiniteGradient | MissingObjective | CheckpointError> =>
+): Stream.Stream<TrainingEvent, NonFiniteGradient | MissingObjective | CheckpointError | SpecError> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
+      const tooLarge = batchSizeProblem(spec)
+      if (tooLarge !== undefined) return yield* tooLarge
       const settings = options.checkpoint
       if (settings !== undefined && !(Number.isInteger(settings.every) && settings.every > 0)) {
         return yield* new CheckpointError({ path: settings.path, problem: `checkpoint interval must be a positive integer, got ${settings.every}` })
@@ -440,7 +444,7 @@ export const train = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions = {},
-): Effect.Effect<TrainingSummary, NonFiniteGradient | MissingObjective | CheckpointError> =>
+): Effect.Effect<TrainingSummary, NonFiniteGradient | MissingObjective | CheckpointError | SpecError> =>
   trainingEvents(spec, rule, options).pipe(
     Stream.runLast,
     Effect.map((last) => {
