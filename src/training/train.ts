@@ -40,6 +40,45 @@ export class NonFiniteGradient extends Data.TaggedError("NonFiniteGradient")<{
   }
 }
 
+/**
+ * Every loss and gradient of a step was finite, but applying the step would make a parameter
+ * NaN or infinite: the step itself overflowed float32 (a learning rate far too large, or a
+ * direction of enormous norm). The parameters keep their values from before the step.
+ */
+export class NonFiniteUpdate extends Data.TaggedError("NonFiniteUpdate")<{
+  readonly parameter: string
+  readonly step: number
+  /** The optimizer, as `sgd, learningRate 0.1`. */
+  readonly optimizer: string
+}> {
+  /** The cause, without advice on the policy (shared with {@link TooManySkippedSteps}). */
+  get cause_(): string {
+    return `the update of step ${this.step} would make parameter '${this.parameter}' non-finite although every loss and gradient was finite: the step overflowed float32 (optimizer ${this.optimizer}); lower the learning rate`
+  }
+  override get message(): string {
+    return `${this.cause_}. The parameters keep their values from before the step.`
+  }
+}
+
+/**
+ * Policy `skip` skipped `limit` steps in a row: a run that skips every step makes no progress, and
+ * carrying on would end with the parameters it started from and a table of NaN.
+ */
+export class TooManySkippedSteps extends Data.TaggedError("TooManySkippedSteps")<{
+  readonly first: number
+  readonly last: number
+  readonly limit: number
+  /** Why the last one was skipped. */
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `steps ${this.first} to ${this.last} were all skipped (${this.limit} in a row, the limit): the run makes no progress. The last one because ${this.reason}.`
+  }
+}
+
+/** Steps that policy `skip` may skip in a row before the run stops (TrainingOptions.maxConsecutiveSkips). */
+export const defaultMaxConsecutiveSkips = 100
+
 /** The update rule reads an objective the spec does not declare. */
 export class MissingObjective extends Data.TaggedError("MissingObjective")<{
   readonly objective: string
@@ -89,6 +128,9 @@ export interface CheckpointEvent {
 
 export type TrainingEvent = StepEvent | CheckpointEvent | FinishedEvent
 
+/** Every way a run can fail. */
+export type TrainingError = NonFiniteGradient | NonFiniteUpdate | TooManySkippedSteps | MissingObjective | CheckpointError | SpecError
+
 /** Options of a run that are not part of the declaration. */
 export interface TrainingOptions {
   /** Objectives measured at the end only (held-out loss, accuracy). */
@@ -107,6 +149,11 @@ export interface TrainingOptions {
    * bit-identical parameters to an uninterrupted run on the same backend.
    */
   readonly resumeFrom?: string
+  /**
+   * Under policy `skip`, stop with {@link TooManySkippedSteps} after this many skipped steps in a
+   * row (default {@link defaultMaxConsecutiveSkips}).
+   */
+  readonly maxConsecutiveSkips?: number
 }
 
 /**
@@ -127,7 +174,9 @@ export const fullDataLoss = (objective: Objective<any>, params: Params, chunk = 
 
 /** A live run: variables, states, and the imperative step the stream drives. */
 interface Session {
-  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient>
+  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient | NonFiniteUpdate>
+  /** Steps skipped in a row up to the last completed one, and why the last was skipped. */
+  readonly skipStreak: () => { readonly count: number; readonly reason: string }
   /** Steps completed so far (including those restored from a checkpoint). */
   readonly completedSteps: () => number
   /** The host copy of everything a checkpoint holds, at the last completed step. */
@@ -196,6 +245,8 @@ const openSession = (
     let optimizerState = optimizer.init(layout)
     let rng = seedState(spec.seed + 1)
     let skipped = 0
+    let streak = 0
+    let streakReason = ""
     let completed = 0
     const started = Date.now()
 
@@ -252,8 +303,16 @@ const openSession = (
         return { losses, gradients, finite }
       })
 
-    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient> =>
-      Effect.suspend(() => {
+    const optimizerText = `${spec.optimizer.kind}, learningRate ${spec.optimizer.learningRate}`
+    const skip = (t: number, reason: string, lossRecord: Record<string, number>, begin: number): StepEvent => {
+      skipped += 1
+      streak += 1
+      streakReason = reason
+      completed = t
+      return { _tag: "Step", step: t, losses: lossRecord, skipped: true, elapsedMs: performance.now() - begin }
+    }
+    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient | NonFiniteUpdate> =>
+      Effect.suspend((): Effect.Effect<StepEvent, NonFiniteGradient | NonFiniteUpdate> => {
         const begin = performance.now()
         const { losses, gradients, finite } = gradientsAt()
         const lossValues = tf.tidy(() => tf.stack(objectives.map((o) => losses[o.name]!)).dataSync())
@@ -264,14 +323,18 @@ const openSession = (
         if (bad !== undefined) {
           release()
           if (spec.nonFinite === "fail") return Effect.fail(new NonFiniteGradient({ objective: bad.name, step: t }))
-          skipped += 1
-          completed = t
-          return Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: true, elapsedMs: performance.now() - begin })
+          return Effect.succeed(skip(t, `the gradient or loss of objective '${bad.name}' was non-finite`, lossRecord, begin))
         }
         const next = combineAndApply(rule, optimizer, layout, variables, gradients, ruleState, optimizerState, lossRecord)
         release()
+        if (next.brokenParameter !== undefined) {
+          const error = new NonFiniteUpdate({ parameter: next.brokenParameter, step: t, optimizer: optimizerText })
+          if (spec.nonFinite === "fail") return Effect.fail(error)
+          return Effect.succeed(skip(t, error.cause_, lossRecord, begin))
+        }
         ruleState = next.ruleState
         optimizerState = next.optimizerState
+        streak = 0
         completed = t
         return Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: false, elapsedMs: performance.now() - begin })
       })
@@ -308,7 +371,14 @@ const openSession = (
       }
     }
 
-    return Effect.succeed<Session>({ step, completedSteps: () => completed, snapshot, finish, dispose })
+    return Effect.succeed<Session>({
+      step,
+      skipStreak: () => ({ count: streak, reason: streakReason }),
+      completedSteps: () => completed,
+      snapshot,
+      finish,
+      dispose,
+    })
   })
 
 /**
@@ -316,6 +386,10 @@ const openSession = (
  * step from the direction, θ ← θ − Δ, and the release of whatever the new states no longer hold.
  * Gradients are not released (the caller owns them). Exported so that benchmarks time exactly the
  * code path training runs.
+ *
+ * When the step would make a parameter non-finite ({@link applyStep} checks it in the same pass),
+ * nothing changes: the variables and the given states are kept, the new states are released, and
+ * `brokenParameter` names the parameter.
  */
 export const combineAndApply = (
   rule: UpdateRule<any>,
@@ -326,11 +400,16 @@ export const combineAndApply = (
   ruleState: RuleState,
   optimizerState: OptimizerState,
   losses?: Readonly<Record<string, number>>,
-): { readonly ruleState: RuleState; readonly optimizerState: OptimizerState } => {
+): { readonly ruleState: RuleState; readonly optimizerState: OptimizerState; readonly brokenParameter?: string } => {
   const [direction, nextRuleState] = tidy(() => rule.step(gradients, ruleState, losses))
   const [delta, nextOptimizerState] = tidy(() => optimizer.update(direction, optimizerState))
-  applyStep(layout, variables, delta)
+  const brokenParameter = applyStep(layout, variables, delta)
   tf.dispose([direction, delta])
+  if (brokenParameter !== undefined) {
+    disposeReplaced(nextRuleState, ruleState)
+    disposeReplaced(nextOptimizerState, optimizerState)
+    return { ruleState, optimizerState, brokenParameter }
+  }
   disposeReplaced(ruleState, nextRuleState)
   disposeReplaced(optimizerState, nextOptimizerState)
   return { ruleState: nextRuleState, optimizerState: nextOptimizerState }
@@ -383,7 +462,7 @@ export const trainingEvents = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions = {},
-): Stream.Stream<TrainingEvent, NonFiniteGradient | MissingObjective | CheckpointError | SpecError> =>
+): Stream.Stream<TrainingEvent, TrainingError> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
       const tooLarge = batchSizeProblem(spec)
@@ -407,7 +486,8 @@ export const trainingEvents = (
         ),
       )
       const due = (t: number) => settings !== undefined && (t % settings.every === 0 || t === spec.steps)
-      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | CheckpointError> =>
+      const maxSkips = options.maxConsecutiveSkips ?? defaultMaxConsecutiveSkips
+      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | NonFiniteUpdate | CheckpointError> =>
         Effect.flatMap(session.step(t), (event) =>
           due(t) && settings !== undefined
             ? Effect.map(checkpointNow(session, settings), (written) => {
@@ -416,6 +496,17 @@ export const trainingEvents = (
               })
             : Effect.succeed([event]),
         )
+      /** The step's events, then a failure when it was the last skip allowed in a row. */
+      const stepStream = (t: number) =>
+        Stream.flatMap(Stream.fromEffect(Effect.zipLeft(runStep(t), eventLoopTurn)), (events) => {
+          const streak = session.skipStreak()
+          return streak.count < maxSkips
+            ? Stream.fromIterable(events)
+            : Stream.concat(
+                Stream.fromIterable(events),
+                Stream.fail(new TooManySkippedSteps({ first: t - streak.count + 1, last: t, limit: maxSkips, reason: streak.reason })),
+              )
+        })
       // Steps are synchronous tensor work, and Effect's scheduler yields to the microtask queue
       // only; without an occasional macrotask turn, a long run would starve the event loop and
       // never see SIGINT (Ctrl-C), timers or I/O.
@@ -433,7 +524,7 @@ export const trainingEvents = (
       const first = session.completedSteps() + 1
       const steps = first > spec.steps ? Stream.empty : Stream.range(first, spec.steps)
       return Stream.concat(
-        Stream.mapConcat(Stream.mapEffect(steps, (t) => Effect.zipLeft(runStep(t), eventLoopTurn)), (events) => events),
+        Stream.flatMap(steps, stepStream),
         Stream.fromEffect(Effect.sync((): TrainingEvent => ({ _tag: "Finished", summary: session.finish() }))),
       )
     }),
@@ -444,7 +535,7 @@ export const train = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions = {},
-): Effect.Effect<TrainingSummary, NonFiniteGradient | MissingObjective | CheckpointError | SpecError> =>
+): Effect.Effect<TrainingSummary, TrainingError> =>
   trainingEvents(spec, rule, options).pipe(
     Stream.runLast,
     Effect.map((last) => {
