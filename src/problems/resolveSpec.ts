@@ -23,6 +23,8 @@ export interface ResolvedSpec {
   readonly problem: Problem
   /** The interpreter's name and its options, still undecoded (`Interpreter.decodeOptions`). */
   readonly method: MethodReference
+  /** The decoded document it came from (what gradient workers rebuild the spec from). */
+  readonly document: SpecDocument
 }
 
 /** Replace each objective name in `document` by the problem's objective of that name. */
@@ -103,7 +105,7 @@ export const resolveSpecDocument = (
   Effect.flatMap(makeProblem(document, catalogue), (problem) =>
     // Even a defect (a bug) while resolving must not strand the problem's tensors.
     Effect.suspend(() => specFor(document, problem)).pipe(
-      Effect.map((spec) => ({ spec, problem, method: document.method })),
+      Effect.map((spec) => ({ spec, problem, method: document.method, document })),
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(problem.dispose))),
     ),
   )
