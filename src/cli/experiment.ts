@@ -9,7 +9,7 @@ import { experimentsFolder, listExperiments, loadExperiment } from "../experimen
 import { runSweep } from "../experiments/runSweep.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
 import { backendOption, withBackend } from "./backendOption.ts"
-import { outOption, runName } from "./run.ts"
+import { forceOutOption, outOption, runName } from "./run.ts"
 import { jobsOption } from "./sweep.ts"
 
 const docsFolder = fileURLToPath(new URL("../../docs/", import.meta.url))
@@ -36,8 +36,8 @@ const docs = Options.boolean("docs").pipe(
 
 export const experimentCommand = Command.make(
   "experiment",
-  { name, list, smoke, docs, out: outOption, jobs: jobsOption, backend: backendOption },
-  ({ name, list, smoke, docs, out, jobs, backend }) =>
+  { name, list, smoke, docs, out: outOption, forceOut: forceOutOption, jobs: jobsOption, backend: backendOption },
+  ({ name, list, smoke, docs, out, forceOut, jobs, backend }) =>
     Effect.gen(function* () {
       const known = yield* listExperiments()
       if (list || Option.isNone(name)) {
@@ -63,7 +63,7 @@ export const experimentCommand = Command.make(
             grid: experiment.grid,
             steps: experiment.document.steps,
           },
-          { out: folder, jobs, ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }) },
+          { out: folder, forceOut, jobs, ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }) },
         ),
       )
       if (docs) {

@@ -8,7 +8,7 @@ import { parseSpecDocument } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
 import { backendOption, withBackend } from "./backendOption.ts"
-import { outOption, runName } from "./run.ts"
+import { forceOutOption, outOption, runName } from "./run.ts"
 
 /** Parse `0.01,0.1,1` (or a single value) into numbers, naming the bad item if any. */
 export const parseNumberList = (flag: string, text: string): Either.Either<ReadonlyArray<number>, SpecError> => {
@@ -40,8 +40,8 @@ const seeds = Options.integer("seeds").pipe(Options.withDescription("seeds per (
 
 export const sweepCommand = Command.make(
   "sweep",
-  { spec, lambda, method, seeds, out: outOption, jobs: jobsOption, backend: backendOption },
-  ({ spec, lambda, method, seeds, out, jobs, backend }) =>
+  { spec, lambda, method, seeds, out: outOption, forceOut: forceOutOption, jobs: jobsOption, backend: backendOption },
+  ({ spec, lambda, method, seeds, out, forceOut, jobs, backend }) =>
     withBackend(backend)(
       Effect.gen(function* () {
         const lambdas = yield* parseNumberList("lambda", lambda)
@@ -61,6 +61,7 @@ export const sweepCommand = Command.make(
           },
           {
             out: Option.getOrElse(out, () => join("runs", `sweep-${runName(spec)}`)),
+            forceOut,
             jobs,
             ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }),
           },

@@ -6,7 +6,9 @@ import { Console, Effect } from "effect"
 import type { SpecDocument } from "../dsl/json.ts"
 import { runJobs } from "./pool.ts"
 import type { RunRecord } from "./sweep.ts"
-import { sweepJobs, validateGrid } from "./sweep.ts"
+import { documentForJob, sweepJobs, validateGrid } from "./sweep.ts"
+import { prepareOutputFolder } from "./outputFolder.ts"
+import { readRunRecord, recordsFolder, writeRunRecord } from "./runRecords.ts"
 import { type SweepDescription, writeSweepOutputs } from "./sweepReport.ts"
 import { formatNumber } from "./table.ts"
 
@@ -14,6 +16,8 @@ export interface SweepRunOptions {
   readonly out: string
   readonly jobs: number
   readonly backend?: string
+  /** Write into a system folder (`--force-out`). */
+  readonly forceOut?: boolean
 }
 
 /** One line per finished run, for logs and terminals alike. */
@@ -30,11 +34,31 @@ export const runSweep = (document: SpecDocument, description: SweepDescription, 
     const grid = yield* validateGrid(description.grid)
     const jobs = sweepJobs(grid, document.seed)
     yield* Console.log(`${description.title}: ${jobs.length} runs (${grid.methods.length} methods × ${grid.lambdas.length} λ × ${grid.seeds} seeds), ${options.jobs} at a time`)
-    const records = yield* runJobs(document, jobs, {
+    // Fail before training if the results could not be written, and keep each run's record as it finishes.
+    yield* prepareOutputFolder(options.out, { force: options.forceOut === true })
+    const reused = new Map<number, RunRecord>()
+    for (const [i, job] of jobs.entries()) {
+      const saved = yield* readRunRecord(options.out, job, yield* documentForJob(document, job))
+      if (saved !== undefined) reused.set(i, saved)
+    }
+    if (reused.size > 0) yield* Console.log(`reusing ${reused.size} finished run(s) from ${recordsFolder(options.out)}`)
+    const remaining = jobs.filter((_, i) => !reused.has(i))
+    const fresh = yield* runJobs(document, remaining, {
       jobs: options.jobs,
       ...(options.backend === undefined ? {} : { backend: options.backend }),
-      onRecord: (record, finished, total) => Console.log(runLine(record, finished, total)),
+      onRecord: (record, finished, total) =>
+        Effect.zipRight(
+          Effect.suspend(() => {
+            const job = { method: record.method, lambda: record.lambda, seed: record.seed }
+            return Effect.flatMap(documentForJob(document, job), (d) => writeRunRecord(options.out, job, d, record))
+          }).pipe(
+            Effect.catchAll((e) => Console.error(`error: ${e.message}`)),
+          ),
+          Console.log(runLine(record, finished + reused.size, total + reused.size)),
+        ),
     })
+    let next = 0
+    const records = jobs.map((_, i) => reused.get(i) ?? fresh[next++]!)
     const summary = yield* writeSweepOutputs(options.out, records, description)
     yield* Console.log(`\n${summary.bestTable}\n\n${summary.verdictTrain}\n${summary.verdictTest}\n\nwritten to ${options.out}`)
     return { records, summary }

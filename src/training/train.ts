@@ -33,6 +33,7 @@ import {
 } from "./checkpoint.ts"
 import { createVariables, isBound } from "./parameters.ts"
 import { batchSizeProblem } from "./sizeLimits.ts"
+import { type Divergence, divergenceOf } from "./divergence.ts"
 import { GradientWorkerError, type GradientWorkers, type WorkerPool } from "./parallel/protocol.ts"
 import { shareOf, sourceSlots } from "./parallel/sources.ts"
 import { disposeReplaced } from "./tensors.ts"
@@ -144,6 +145,10 @@ export interface TrainingSummary {
   readonly backend: string
   readonly steps: number
   readonly skippedSteps: number
+  /** Losses of the first step this session ran (its mini-batches), by objective. */
+  readonly firstLosses: Readonly<Record<string, number>>
+  /** Set when the run diverged (see `divergence.ts`): the objective, its first and final loss. */
+  readonly divergence?: Divergence
   /** Each objective on its whole data set (or its deterministic value) at the end. */
   readonly finalLosses: Readonly<Record<string, number>>
   /** The extra evaluation objectives (held-out losses, accuracies), same convention. */
@@ -320,6 +325,7 @@ const openSession = (
     let rng = seedState(spec.seed + 1)
     let skipped = 0
     let streak = 0
+    let firstLosses: Record<string, number> | undefined
     let streakReason = ""
     let completed = 0
     let handedOver = false
@@ -516,6 +522,7 @@ const openSession = (
         optimizerState = next.optimizerState
         streak = 0
         completed = t
+        firstLosses ??= lossRecord
         const event = Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: false, elapsedMs: performance.now() - begin })
         if (zero.length === 0) return event
         return Effect.zipRight(
@@ -545,12 +552,17 @@ const openSession = (
       const chunk = options.evaluationChunk ?? 4096
       const measure = (list: ReadonlyArray<Objective<any>>) =>
         Object.fromEntries(list.map((o) => [o.name, fullDataLoss(o, params, chunk)] as const))
+      const finalLosses = measure([...declared.values()])
+      const first = firstLosses ?? {}
+      const divergence = divergenceOf(first, finalLosses)
       return {
         rule: rule.name,
         backend: tf.getBackend(),
         steps: spec.steps,
         skippedSteps: skipped,
-        finalLosses: measure([...declared.values()]),
+        firstLosses: first,
+        ...(divergence === undefined ? {} : { divergence }),
+        finalLosses,
         evaluations: measure(options.evaluations ?? []),
         wallTimeMs: Date.now() - started,
       }
