@@ -1,10 +1,15 @@
 /**
  * The whole sweep pipeline shared by `scalpel sweep` and `scalpel experiment`: check the grid,
- * run the jobs (in parallel where asked), print one line per finished run, write the outputs.
+ * run the jobs (in local processes, or through a job queue when one is given), print one line
+ * per finished run, write the outputs.
  */
 import { Console, Effect } from "effect"
 import type { SpecDocument } from "../dsl/json.ts"
 import { runJobs } from "./pool.ts"
+import { loadProblemModules } from "./problemModules.ts"
+import { progressLine } from "./queue/progress.ts"
+import { runJobsOnQueue } from "./queue/submit.ts"
+import type { QueueUrl } from "./queue/url.ts"
 import type { RunRecord } from "./sweep.ts"
 import { documentForJob, sweepJobs, validateGrid } from "./sweep.ts"
 import { prepareOutputFolder } from "./outputFolder.ts"
@@ -14,10 +19,15 @@ import { formatNumber } from "./table.ts"
 
 export interface SweepRunOptions {
   readonly out: string
+  /** Local processes to train in at once (ignored with `queue`). */
   readonly jobs: number
   readonly backend?: string
   /** Write into a system folder (`--force-out`). */
   readonly forceOut?: boolean
+  /** Train through this job queue (`scalpel worker` processes) instead of local processes. */
+  readonly queue?: QueueUrl
+  /** Modules that register problems the document may name (loaded by every worker). */
+  readonly problemModules?: ReadonlyArray<string>
 }
 
 /** One line per finished run, for logs and terminals alike. */
@@ -29,11 +39,38 @@ export const runLine = (record: RunRecord, finished: number, total: number): str
   )
 }
 
+const trainAll = (
+  document: SpecDocument,
+  jobs: Parameters<typeof runJobs>[1],
+  options: SweepRunOptions,
+  onRecord: (record: RunRecord, finished: number, total: number) => Effect.Effect<void>,
+) =>
+  Effect.gen(function* () {
+    const problemModules = options.problemModules ?? []
+    if (options.queue !== undefined) {
+      return yield* runJobsOnQueue(document, jobs, {
+        url: options.queue,
+        problemModules,
+        onRecord,
+        onProgress: (progress) => Console.error(progressLine(progress)),
+      })
+    }
+    const catalogue = yield* loadProblemModules(problemModules)
+    return yield* runJobs(document, jobs, {
+      jobs: options.jobs,
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+      catalogue,
+      problemModules,
+      onRecord,
+    })
+  })
+
 export const runSweep = (document: SpecDocument, description: SweepDescription, options: SweepRunOptions) =>
   Effect.gen(function* () {
     const grid = yield* validateGrid(description.grid)
     const jobs = sweepJobs(grid, document.seed)
-    yield* Console.log(`${description.title}: ${jobs.length} runs (${grid.methods.length} methods × ${grid.lambdas.length} λ × ${grid.seeds} seeds), ${options.jobs} at a time`)
+    const where = options.queue === undefined ? `${options.jobs} at a time` : `through the queue at ${options.queue.redacted}`
+    yield* Console.log(`${description.title}: ${jobs.length} runs (${grid.methods.length} methods × ${grid.lambdas.length} λ × ${grid.seeds} seeds), ${where}`)
     // Fail before training if the results could not be written, and keep each run's record as it finishes.
     yield* prepareOutputFolder(options.out, { force: options.forceOut === true })
     const reused = new Map<number, RunRecord>()
@@ -43,20 +80,15 @@ export const runSweep = (document: SpecDocument, description: SweepDescription, 
     }
     if (reused.size > 0) yield* Console.log(`reusing ${reused.size} finished run(s) from ${recordsFolder(options.out)}`)
     const remaining = jobs.filter((_, i) => !reused.has(i))
-    const fresh = yield* runJobs(document, remaining, {
-      jobs: options.jobs,
-      ...(options.backend === undefined ? {} : { backend: options.backend }),
-      onRecord: (record, finished, total) =>
-        Effect.zipRight(
-          Effect.suspend(() => {
-            const job = { method: record.method, lambda: record.lambda, seed: record.seed }
-            return Effect.flatMap(documentForJob(document, job), (d) => writeRunRecord(options.out, job, d, record))
-          }).pipe(
-            Effect.catchAll((e) => Console.error(`error: ${e.message}`)),
-          ),
-          Console.log(runLine(record, finished + reused.size, total + reused.size)),
-        ),
-    })
+    const fresh = yield* trainAll(document, remaining, options, (record, finished, total) =>
+      Effect.zipRight(
+        Effect.suspend(() => {
+          const job = { method: record.method, lambda: record.lambda, seed: record.seed }
+          return Effect.flatMap(documentForJob(document, job), (d) => writeRunRecord(options.out, job, d, record))
+        }).pipe(Effect.catchAll((e) => Console.error(`error: ${e.message}`))),
+        Console.log(runLine(record, finished + reused.size, total + reused.size)),
+      ),
+    )
     let next = 0
     const records = jobs.map((_, i) => reused.get(i) ?? fresh[next++]!)
     const summary = yield* writeSweepOutputs(options.out, records, description)
