@@ -43,6 +43,8 @@ const trainDocument = async (value: unknown) => {
     ),
   )
   const elapsedMs = performance.now() - started
+  // train() hands the trained parameters to the caller.
+  if (Exit.isSuccess(exit)) tf.dispose(Object.values(exit.value.parameters))
   const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
   if (Exit.isFailure(exit)) expect(Option.isSome(failure), Cause.pretty(exit.cause)).toBe(true)
   return { exit, failure: Option.getOrUndefined(failure), elapsedMs, leftover: tf.memory().numTensors - before }
