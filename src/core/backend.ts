@@ -198,7 +198,9 @@ export const selectBackend = (choice: BackendChoice, options: BackendOptions = {
 
 /** `SCALPEL_BACKEND` (read through Effect's Config), or `auto` when unset. */
 const backendFromEnvironment: Effect.Effect<BackendChoice, BackendUnavailable> = Effect.gen(function* () {
-  const raw = yield* Config.string("SCALPEL_BACKEND").pipe(Config.withDefault("auto"), Effect.orElseSucceed(() => "auto"))
+  const setting = yield* Config.string("SCALPEL_BACKEND").pipe(Config.withDefault("auto"), Effect.orElseSucceed(() => "auto"))
+  // An empty value (`SCALPEL_BACKEND= node app.js`) means unset, as it does for most tools.
+  const raw = setting.trim() === "" ? "auto" : setting.trim()
   const choice = parseBackendChoice(raw)
   if (Option.isNone(choice)) {
     return yield* new BackendUnavailable({

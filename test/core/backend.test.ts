@@ -69,11 +69,12 @@ describe("backend selection: SCALPEL_BACKEND and messages", () => {
     }
   }
 
-  it('selectBackend("auto") honours SCALPEL_BACKEND, and rejects a value that names no backend', async () => {
+  it('selectBackend("auto") honours SCALPEL_BACKEND (empty means unset), and rejects a value that names no backend', async () => {
     const info = await withEnv("cpu", () => Effect.runPromise(selectBackend("auto")))
     expect(info.name).toBe("cpu")
     expect(info.reason).toMatch(/SCALPEL_BACKEND/)
     expect(tf.getBackend()).toBe("cpu")
+    expect((await withEnv("", () => Effect.runPromise(selectBackend("auto")))).reason).toMatch(/^auto/)
     const bad = await withEnv("gpu", () => Effect.runPromiseExit(selectBackend("auto")))
     expect(Exit.isFailure(bad)).toBe(true)
     expect(String(Exit.isFailure(bad) && bad.cause)).toMatch(/SCALPEL_BACKEND names no known backend/)
@@ -94,7 +95,7 @@ describe("backend selection: SCALPEL_BACKEND and messages", () => {
     expect(line.split("\n")).toHaveLength(1)
   })
 
-  it("training on the cpu backend prints no TensorFlow.js banner", async () => {
+  it("training on the cpu backend prints no TensorFlow.js banner", { timeout: 600_000 }, async () => {
     const script = [
       'import { Effect } from "effect"',
       'import { selectBackend } from "./src/core/backend.ts"',

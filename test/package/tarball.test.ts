@@ -17,8 +17,10 @@ let folder = ""
 
 /** Run a command in the consumer project; resolves with its output whatever the exit code. */
 const inConsumer = async (command: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) => {
+  // The consumer chooses its backend itself unless a check says otherwise.
+  const { SCALPEL_BACKEND: _ignored, ...inherited } = process.env
   try {
-    const { stdout, stderr } = await run(command, args, { cwd: folder, env: { ...process.env, ...env }, maxBuffer: 1 << 26 })
+    const { stdout, stderr } = await run(command, args, { cwd: folder, env: { ...inherited, ...env }, maxBuffer: 1 << 26 })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string }
@@ -32,11 +34,12 @@ beforeAll(async () => {
 }, 900_000)
 afterAll(() => {
   if (folder !== "") rmSync(folder, { recursive: true, force: true })
-})
+}, 300_000)
 
-describe("the packed package, installed offline into a fresh project", () => {
+// Generous timeouts: each check starts Node or tsc on a fresh install, which is slow on a busy machine.
+describe("the packed package, installed offline into a fresh project", { timeout: 600_000 }, () => {
   it("plain Node ESM trains a small problem with Bloop, on the application's tfjs, without banners", async () => {
-    const { code, stdout, stderr } = await inConsumer(process.execPath, ["app.mjs"], { SCALPEL_BACKEND: "" })
+    const { code, stdout, stderr } = await inConsumer(process.execPath, ["app.mjs"])
     expect(code, stderr).toBe(0)
     const result = JSON.parse(stdout) as { steps: number; initialFit: number; finalLosses: { fit: number; prior: number } }
     expect(result.steps).toBe(200)
