@@ -65,7 +65,8 @@ const crossEntropy = (p: Params, batch: Batch): Scalar => tf.losses.softmaxCross
 /** ½·c·‖θ‖² over every parameter (scalpel's session differentiates each objective in every variable). */
 const l2Prior = (p: Params): Scalar => tf.mul(0.5 * priorWeight, tf.addN(Object.values(p).map((v) => tf.sum(tf.square(v))))) as Scalar
 
-const makeData = (): { readonly source: DataSource<Batch>; readonly dispose: () => void } => {
+/** Random images and one-hot labels (2048 examples) as the session's data source. */
+export const makeData = (): { readonly source: DataSource<Batch>; readonly dispose: () => void } => {
   const x = tf.randomUniform([examples, widths[0]], 0, 1, "float32", 1)
   const labels = tf.randomUniform([examples], 0, widths[3], "int32", 2)
   const y = tf.oneHot(labels, widths[3]).toFloat()
@@ -84,7 +85,8 @@ const makeData = (): { readonly source: DataSource<Batch>; readonly dispose: () 
   }
 }
 
-const makeBloopSpec = (source: DataSource<Batch>, steps: number): Spec =>
+/** The reference Bloop spec: cross-entropy main, L2 prior aux, λ = 0.1, SGD 0.01, batch 256. */
+export const makeBloopSpec = (source: DataSource<Batch>, steps: number): Spec =>
   Effect.runSync(
     makeSpec({
       parameters,
@@ -144,12 +146,10 @@ const makeNaiveStep = (source: DataSource<Batch>) => {
 }
 
 /** Run scalpel's real training session, calling `onStep` after each of its steps. */
-const runSession = (spec: Spec, onStep: (step: number, elapsedMs: number) => void): Promise<void> =>
+export const runSession = (spec: Spec, onStep: (step: number, elapsedMs: number) => void | Promise<void>): Promise<void> =>
   Effect.runPromise(
     Stream.runForEach(trainingEvents(spec, lowerBloop(spec)), (event) =>
-      Effect.sync(() => {
-        if (event._tag === "Step") onStep(event.step, event.elapsedMs)
-      }),
+      event._tag === "Step" ? Effect.promise(async () => onStep(event.step, event.elapsedMs)) : Effect.void,
     ),
   )
 
