@@ -62,6 +62,7 @@ export const experimentCommand = Command.make(
             auxLabel: experiment.auxLabel,
             grid: experiment.grid,
             steps: experiment.document.steps,
+            figures: experiment.figures,
           },
           { out: folder, jobs, ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }) },
         ),
