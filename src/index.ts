@@ -1,7 +1,12 @@
 /**
- * scalpel's public API: declare objectives and how they relate (dsl), lower the declaration to an
- * update rule with an interpreter (interpreters), and train (training) on flat parameter vectors
- * (core). The property-testing kit is the separate entry point `scalpel/testing`.
+ * scalpel's public API (the `scalpel` entry point): declare objectives and how they relate (dsl),
+ * lower the declaration to an update rule with an interpreter (interpreters), and train (training)
+ * on flat parameter vectors (core).
+ *
+ * This entry runs in Node and in browsers: it loads no Node built-in, command-line or plotting
+ * package. The other entry points are `scalpel/testing` (the property-testing kit),
+ * `scalpel/experiments` (sweeps, worker pools, reports and plots; Node only) and `scalpel/node`
+ * (checkpoint files; Node only). The `scalpel` command is `src/cli/main.ts`.
  */
 export * from "./core/backend.ts"
 export * from "./core/errors.ts"
@@ -13,6 +18,7 @@ export * from "./core/tf.ts"
 export * from "./core/vector.ts"
 export * from "./dsl/errors.ts"
 export * from "./dsl/json.ts"
+export * from "./dsl/model.ts"
 export * from "./dsl/objective.ts"
 export * from "./dsl/problem.ts"
 export * from "./dsl/spec.ts"
@@ -26,6 +32,7 @@ export * from "./interpreters/dynamicBarrier.ts"
 export * from "./interpreters/imtlg.ts"
 export * from "./interpreters/interpreter.ts"
 export * from "./interpreters/levels.ts"
+export * from "./interpreters/method.ts"
 export * from "./interpreters/mgda.ts"
 export * from "./interpreters/options.ts"
 export * from "./interpreters/pcgrad.ts"
@@ -34,12 +41,20 @@ export * from "./interpreters/registry.ts"
 export * from "./interpreters/transforms.ts"
 export * from "./interpreters/upgrad.ts"
 export * from "./interpreters/weightedSum.ts"
-export * from "./training/checkpoint.ts"
+export {
+  checkParameters,
+  CheckpointError,
+  checkpointFormatVersion,
+  type CheckpointContents,
+  type CheckpointSettings,
+  HostTensor,
+  type HostState,
+  hostStateOf,
+  outlineMismatch,
+  runMismatch,
+  tensorStateOf,
+  toHostTensor,
+} from "./training/checkpoint.ts"
 export * from "./problems/catalogue.ts"
 export * from "./problems/resolveSpec.ts"
 export * from "./training/train.ts"
-export * from "./experiments/sweep.ts"
-export * from "./experiments/pool.ts"
-export * from "./experiments/report.ts"
-export * from "./experiments/plots.ts"
-export * from "./experiments/sweepReport.ts"

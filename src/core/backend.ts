@@ -1,11 +1,17 @@
 /**
  * Tensor backend selection as an Effect service.
  *
- * Order of preference in `auto` mode: `node` (libtensorflow through `@tensorflow/tfjs-node`, an
- * optional dependency whose install needs internet access), then `wasm` (ships its binary inside
- * the npm package), then `cpu` (pure JavaScript, always there). `SCALPEL_BACKEND=node|wasm|cpu`
- * forces a choice; a forced choice that cannot load fails with {@link BackendUnavailable} instead
- * of silently falling back.
+ * Order of preference in `auto` mode, under Node: `node` (libtensorflow through
+ * `@tensorflow/tfjs-node`, an optional dependency whose install needs internet access), then `wasm`
+ * (ships its binary inside the npm package), then `cpu` (pure JavaScript, always there). In a
+ * browser (or web worker): `webgpu` (when the application registered it by importing
+ * `@tensorflow/tfjs-backend-webgpu`), then `webgl`, then `wasm`, then `cpu`.
+ * `SCALPEL_BACKEND=node|wasm|cpu|webgl|webgpu` forces a choice; a forced choice that cannot load
+ * fails with {@link BackendUnavailable} instead of silently falling back.
+ *
+ * In a browser, the `wasm` backend fetches its `.wasm` binaries at run time: serve the files of
+ * `@tensorflow/tfjs-backend-wasm/dist/*.wasm` and say where with {@link BackendOptions.wasmPaths}
+ * (by default they are looked up beside the page).
  */
 import { Config, Context, Effect, Layer, Option } from "effect"
 import { BackendUnavailable } from "./errors.ts"
@@ -15,10 +21,32 @@ import { installFastSlice } from "./fastSlice.ts"
 import { tf } from "./tf.ts"
 
 /** The backends scalpel knows how to load. */
-export const backendNames = ["node", "wasm", "cpu"] as const
+export const backendNames = ["node", "wasm", "cpu", "webgl", "webgpu"] as const
 export type BackendName = (typeof backendNames)[number]
 /** A request: one backend, or the first that loads. */
 export type BackendChoice = BackendName | "auto"
+
+/**
+ * Whether this is a browser or a web worker (tfjs's `IS_BROWSER`), where `auto` tries the GPU
+ * backends and never tfjs-node.
+ */
+export const inBrowser = (): boolean => tf.env().getBool("IS_BROWSER")
+
+/** The order in which `auto` tries backends here. */
+export const autoOrder = (): ReadonlyArray<BackendName> => (inBrowser() ? ["webgpu", "webgl", "wasm", "cpu"] : ["node", "wasm", "cpu"])
+
+/** How to load a backend, beyond its name. */
+export interface BackendOptions {
+  /**
+   * Where the `wasm` backend finds its binaries, for browsers: a folder URL ending in `/` that
+   * holds `tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm` and
+   * `tfjs-backend-wasm-threaded-simd.wasm` (copy them from `@tensorflow/tfjs-backend-wasm/dist/`),
+   * or a map from each of these names to its URL. Passed to the backend's `setWasmPaths` before it
+   * starts; without it the files are fetched beside the page. Under Node the package's own files
+   * are used and this is not needed.
+   */
+  readonly wasmPaths?: string | Readonly<Record<string, string>>
+}
 
 /** What the running process computes on. */
 export interface BackendInfo {
@@ -30,27 +58,50 @@ export interface BackendInfo {
 /** The active tensor backend; provided by {@link BackendLive} or {@link backendLayer}. */
 export class Backend extends Context.Tag("scalpel/Backend")<Backend, BackendInfo>() {}
 
-const remedies: Record<BackendName, string> = {
-  node: "Install it with `npm install @tensorflow/tfjs-node` on a machine that can download libtensorflow, or set SCALPEL_BACKEND=wasm",
-  wasm: "Reinstall dependencies with `npm install` (the package @tensorflow/tfjs-backend-wasm is required), or set SCALPEL_BACKEND=cpu",
+const remedies = (): Record<BackendName, string> => ({
+  node: inBrowser()
+    ? "tfjs-node runs under Node only; in a browser use webgl, wasm or cpu"
+    : "Install it with `npm install @tensorflow/tfjs-node` on a machine that can download libtensorflow, or set SCALPEL_BACKEND=wasm",
+  wasm: inBrowser()
+    ? "Serve the .wasm files of @tensorflow/tfjs-backend-wasm/dist/ and pass their folder as `wasmPaths` (see the README), or use webgl or cpu"
+    : "Reinstall dependencies with `npm install` (the package @tensorflow/tfjs-backend-wasm is required), or set SCALPEL_BACKEND=cpu",
   cpu: "The cpu backend ships with @tensorflow/tfjs; reinstall dependencies with `npm install`",
+  webgl: inBrowser()
+    ? "This browser gives no WebGL context (disabled, or no GPU and no software fallback); use wasm or cpu"
+    : "WebGL exists in browsers only; under Node use node, wasm or cpu",
+  webgpu: "Import \"@tensorflow/tfjs-backend-webgpu\" in your application (it registers the backend) and use a browser with WebGPU (navigator.gpu); else use webgl",
+})
+
+/** The first line of an error's message (tfjs also rejects with plain `{ message }` objects). */
+const describeError = (error: unknown): string => {
+  const message =
+    error instanceof Error ? error.message : typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
+  return message.split("\n")[0] ?? message
 }
 
-const describeError = (error: unknown): string =>
-  error instanceof Error ? error.message.split("\n")[0] ?? String(error) : String(error)
-
-const importers: Record<BackendName, () => Promise<unknown>> = {
+const importers: Record<BackendName, (options: BackendOptions) => Promise<unknown>> = {
   // The package name is held in a variable so bundlers and the type checker do not require the
   // optional dependency to be present.
   node: () => {
+    if (inBrowser()) return Promise.reject(new Error("not available in a browser"))
     const optionalPackage = "@tensorflow/tfjs-node"
     return import(optionalPackage)
   },
-  wasm: () => import("@tensorflow/tfjs-backend-wasm"),
+  wasm: async (options) => {
+    const wasm = await import("@tensorflow/tfjs-backend-wasm")
+    if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths as string | Record<string, string>)
+  },
   cpu: () => Promise.resolve(undefined),
+  // Part of the @tensorflow/tfjs union package.
+  webgl: () => Promise.resolve(undefined),
+  // A separate package that scalpel does not depend on: the application imports it if it wants it.
+  webgpu: () =>
+    tf.findBackendFactory("webgpu") === null
+      ? Promise.reject(new Error("not registered (import \"@tensorflow/tfjs-backend-webgpu\" first)"))
+      : Promise.resolve(undefined),
 }
 
-const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wasm", cpu: "cpu" }
+const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wasm", cpu: "cpu", webgl: "webgl", webgpu: "webgpu" }
 
 /**
  * Load and activate one backend, or fail with {@link BackendUnavailable}. Unless
@@ -59,15 +110,15 @@ const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wa
  * measurements found nothing to gain). `SCALPEL_HOST_KERNELS=0` makes the rules use tfjs tensor
  * operations instead of the fused host sweeps (`hostKernels.ts`), as they do on tfjs-node.
  */
-export const activateBackend = (name: BackendName): Effect.Effect<void, BackendUnavailable> =>
+export const activateBackend = (name: BackendName, options: BackendOptions = {}): Effect.Effect<void, BackendUnavailable> =>
   Effect.tryPromise({
     try: async () => {
-      await importers[name]()
+      await importers[name](options)
       const ok = await tf.setBackend(engineNames[name])
       if (!ok) throw new Error(`tf.setBackend('${engineNames[name]}') returned false`)
       await tf.ready()
     },
-    catch: (error) => new BackendUnavailable({ backend: name, reason: describeError(error), remedy: remedies[name] }),
+    catch: (error) => new BackendUnavailable({ backend: name, reason: describeError(error), remedy: remedies()[name] }),
   }).pipe(
     Effect.zipLeft(
       switchSetting("SCALPEL_FAST_MATMUL").pipe(
@@ -92,17 +143,17 @@ const switchSetting = (name: string): Effect.Effect<boolean> =>
     Effect.orElseSucceed(() => true),
   )
 
-/** Activate `choice`; in `auto` mode, the first of node, wasm, cpu that loads. */
-export const selectBackend = (choice: BackendChoice): Effect.Effect<BackendInfo, BackendUnavailable> => {
+/** Activate `choice`; in `auto` mode, the first that loads in {@link autoOrder} (node, wasm, cpu under Node). */
+export const selectBackend = (choice: BackendChoice, options: BackendOptions = {}): Effect.Effect<BackendInfo, BackendUnavailable> => {
   if (choice !== "auto") {
-    return Effect.as(activateBackend(choice), { name: choice, reason: "forced by SCALPEL_BACKEND or --backend" })
+    return Effect.as(activateBackend(choice, options), { name: choice, reason: "forced by SCALPEL_BACKEND or --backend" })
   }
   const attempt = (remaining: ReadonlyArray<BackendName>, skipped: ReadonlyArray<string>): Effect.Effect<BackendInfo, BackendUnavailable> => {
     const [head, ...tail] = remaining
     if (head === undefined) {
-      return Effect.fail(new BackendUnavailable({ backend: "auto", reason: skipped.join("; "), remedy: remedies.cpu }))
+      return Effect.fail(new BackendUnavailable({ backend: "auto", reason: skipped.join("; "), remedy: remedies().cpu }))
     }
-    return activateBackend(head).pipe(
+    return activateBackend(head, options).pipe(
       Effect.as<BackendInfo>({
         name: head,
         reason: skipped.length === 0 ? "auto: first choice" : `auto: ${skipped.join("; ")}`,
@@ -110,12 +161,12 @@ export const selectBackend = (choice: BackendChoice): Effect.Effect<BackendInfo,
       Effect.catchTag("BackendUnavailable", (e) => attempt(tail, [...skipped, `${e.backend} unavailable (${e.reason})`])),
     )
   }
-  return attempt(backendNames, [])
+  return attempt(autoOrder(), [])
 }
 
 /** A layer activating an explicit choice. */
-export const backendLayer = (choice: BackendChoice): Layer.Layer<Backend, BackendUnavailable> =>
-  Layer.effect(Backend, selectBackend(choice))
+export const backendLayer = (choice: BackendChoice, options: BackendOptions = {}): Layer.Layer<Backend, BackendUnavailable> =>
+  Layer.effect(Backend, selectBackend(choice, options))
 
 /**
  * The default layer: `SCALPEL_BACKEND` if set, else automatic. A value that names no backend is an
@@ -130,7 +181,7 @@ export const BackendLive: Layer.Layer<Backend, BackendUnavailable> = Layer.effec
       return yield* new BackendUnavailable({
         backend: raw,
         reason: "SCALPEL_BACKEND names no known backend",
-        remedy: "Use one of node, wasm, cpu or auto",
+        remedy: `Use one of ${backendNames.join(", ")} or auto`,
       })
     }
     return yield* selectBackend(choice.value)

@@ -53,11 +53,22 @@ let bound: { readonly memory: WasmMemory; readonly exports: SweepExports; readon
  * more than three vectors; without it those combinations take the JavaScript loop.
  */
 export const bindSweepsToMemory = (memory: WasmMemory, allocate?: (bytes: number) => number): void => {
-  if (bound?.memory === memory) return
-  compiled ??= new WebAssemblyApi.Module(Buffer.from(sweepsWasmBase64, "base64"))
+  if (bound?.memory === memory || isShared(memory)) return
+  compiled ??= new WebAssemblyApi.Module(decodeBase64(sweepsWasmBase64))
   const instance = new WebAssemblyApi.Instance(compiled, { env: { memory } })
   bound = { memory, exports: instance.exports as unknown as SweepExports, table: allocate?.(16 * tableCapacity) }
 }
+
+/**
+ * Whether `memory` is shared (the multi-threaded tfjs wasm build, which browsers use on
+ * cross-origin isolated pages). The sweeps module imports an unshared memory, so such views take
+ * the JavaScript loops.
+ */
+const isShared = (memory: WasmMemory): boolean =>
+  typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer
+
+/** Bytes of a base64 string, with `atob` (Node and browsers alike; `Buffer` is Node only). */
+const decodeBase64 = (text: string): Uint8Array => Uint8Array.from(atob(text), (char) => char.charCodeAt(0))
 
 /** The SIMD exports when every view lies in the bound memory (checked against its current buffer). */
 const simdFor = (...views: ReadonlyArray<Float32Array>): SweepExports | undefined => {

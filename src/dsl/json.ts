@@ -12,6 +12,7 @@
 import { Either, Schema } from "effect"
 import { SpecError } from "./errors.ts"
 import { issueMessage, describeValue } from "./issueMessage.ts"
+import { findDuplicateKey } from "./jsonDuplicateKeys.ts"
 import { locateJsonSyntaxError } from "./jsonSyntax.ts"
 import { renderPath } from "./parseIssues.ts"
 
@@ -253,8 +254,30 @@ export const decodeSpecDocument = (input: unknown): Either.Either<SpecDocument, 
   })
 }
 
-/** Parse JSON text; a syntax error becomes a {@link SpecError} at path "" with line and column. */
-export const parseJsonText = (text: string): Either.Either<unknown, SpecError> =>
+/**
+ * Parse JSON text; a syntax error becomes a {@link SpecError} at path "" with line and column, and
+ * a key repeated within one object (which `JSON.parse` would silently resolve to its last value) a
+ * SpecError at the path of that object. A UTF-8 byte order mark before the text is ignored (some
+ * editors write one).
+ */
+export const parseJsonText = (input: string): Either.Either<unknown, SpecError> => {
+  const text = input.startsWith(byteOrderMark) ? input.slice(1) : input
+  return Either.flatMap(parseJsonSyntax(text), (value) => {
+    const duplicate = findDuplicateKey(text)
+    return duplicate === undefined
+      ? Either.right(value)
+      : Either.left(
+          new SpecError({
+            path: renderPath("", duplicate.path),
+            problem: `duplicate key ${JSON.stringify(duplicate.key)} (line ${duplicate.line}, column ${duplicate.column}); JSON keeps only the last value, so remove one of them`,
+          }),
+        )
+  })
+}
+
+const byteOrderMark = "\uFEFF"
+
+const parseJsonSyntax = (text: string): Either.Either<unknown, SpecError> =>
   Either.try({
     try: (): unknown => JSON.parse(text),
     catch: (error) => {

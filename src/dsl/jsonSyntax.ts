@@ -26,7 +26,7 @@ export const locateJsonSyntaxError = (text: string): JsonSyntaxProblem | undefin
   const problem = (expected: string): JsonSyntaxProblem => {
     const before = text.slice(0, i)
     const lastNewline = before.lastIndexOf("\n")
-    const found = i >= text.length ? "the end of the text" : JSON.stringify(text[i])
+    const found = i >= text.length ? "the end of the text" : describeCharacter(text[i]!)
     return { offset: i, line: before.split("\n").length, column: i - lastNewline, expected, found }
   }
   const skipWhitespace = () => {
@@ -156,4 +156,15 @@ export const locateJsonSyntaxError = (text: string): JsonSyntaxProblem | undefin
       return problem(`"," or "${close}"`)
     }
   }
+}
+
+/**
+ * A character as a message shows it: quoted when it can be seen, by name and code point when it
+ * cannot (a byte order mark or a no-break space quoted as is would look like nothing, or a space).
+ */
+const describeCharacter = (c: string): string => {
+  const point = `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`
+  if (c === "\uFEFF") return `a byte order mark (${point})`
+  if (/^[\p{Cf}\p{Zs}\p{Zl}\p{Zp}]$/u.test(c) && c !== " ") return `an invisible character (${point})`
+  return JSON.stringify(c)
 }

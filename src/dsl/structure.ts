@@ -106,11 +106,70 @@ export const objectivesOf = (s: Structure): ReadonlyArray<Objective<any>> => {
 }
 
 /**
+ * Constructs nested deeper than this are refused: every function that walks a structure recurses
+ * once per construct, and no meaningful declaration comes near it (the JSON form allows 64
+ * containers, about 32 constructs).
+ */
+export const maxStructureDepth = 256
+
+/** The sub-structures of a construct, with the path suffix of each. */
+const childrenOf = (node: Structure): ReadonlyArray<readonly [Structure, string]> => {
+  switch (node._tag) {
+    case "Objective":
+      return []
+    case "Weighted":
+    case "Constrained":
+      return [[node.of, ".of"]]
+    case "Sum":
+      return Array.isArray(node.terms) ? node.terms.map((t, i) => [t, `.terms[${i}]`] as const) : []
+    case "Hierarchy":
+      return Array.isArray(node.levels) ? node.levels.map((l, i) => [l.of, `.levels[${i}].of`] as const) : []
+  }
+}
+
+/**
+ * A structure built in code can contain itself (`w.of = sum(a, w)`) or be nested arbitrarily deep;
+ * both would overflow the call stack of every recursive walk. This walk keeps its own stack and
+ * the chain of ancestors of the current node, so it finds either in linear time without recursing.
+ * A sub-structure used twice side by side (a DAG) is fine.
+ */
+const outlineProblem = (root: Structure, path: string): SpecError | undefined => {
+  interface Frame {
+    readonly node: Structure
+    readonly at: string
+    readonly depth: number
+  }
+  const stack: Array<Frame | "leave"> = [{ node: root, at: path, depth: 0 }]
+  const ancestors = new Map<Structure, string>()
+  const onPath: Array<Structure> = []
+  while (stack.length > 0) {
+    const frame = stack.pop()!
+    if (frame === "leave") {
+      ancestors.delete(onPath.pop()!)
+      continue
+    }
+    const { node, at, depth } = frame
+    if (typeof node !== "object" || node === null) return new SpecError({ path: at, problem: `expected a structure, got ${node === null ? "null" : typeof node}` })
+    const cycle = ancestors.get(node)
+    if (cycle !== undefined) return new SpecError({ path: at, problem: `the structure contains itself (a cycle back to ${cycle})` })
+    if (depth > maxStructureDepth) return new SpecError({ path, problem: `nested deeper than ${maxStructureDepth} constructs` })
+    ancestors.set(node, at)
+    onPath.push(node)
+    stack.push("leave")
+    const children = childrenOf(node)
+    for (let k = children.length - 1; k >= 0; k--) stack.push({ node: children[k]![0], at: `${at}${children[k]![1]}`, depth: depth + 1 })
+  }
+  return undefined
+}
+
+/**
  * Check a structure: finite weights, non-negative λ and bounds, non-empty sums and hierarchies,
  * and one objective per name (two different objectives may not share a name, since gradients are
  * keyed by name). Paths in errors are relative to `path`.
  */
 export const validateStructure = (s: Structure, path = "structure"): Either.Either<Structure, SpecError> => {
+  const shape = outlineProblem(s, path)
+  if (shape !== undefined) return Either.left(shape)
   const names = new Map<string, Objective<any>>()
   const fail = (at: string, problem: string) => Either.left(new SpecError({ path: at, problem }))
   const visit = (node: Structure, at: string): Either.Either<void, SpecError> => {

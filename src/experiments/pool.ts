@@ -43,10 +43,13 @@ export interface PoolOptions {
   readonly onRecord?: (record: RunRecord, finished: number, total: number) => Effect.Effect<void>
 }
 
-const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url))
+/** Whether this module runs from the TypeScript sources (tsx, vitest) or from the built dist/. */
+const fromSources = import.meta.url.endsWith(".ts")
 
-/** Node flags that let a child process load TypeScript sources, as this process does. */
-const typeScriptFlags = (): ReadonlyArray<string> => ["--import", import.meta.resolve("tsx")]
+const workerPath = fileURLToPath(new URL(fromSources ? "./worker.ts" : "./worker.js", import.meta.url))
+
+/** Node flags that let a child process load TypeScript sources, as this process does (none from dist/). */
+const typeScriptFlags = (): ReadonlyArray<string> => (fromSources ? ["--import", import.meta.resolve("tsx")] : [])
 
 const spawnWorker = (backend: string | undefined): Effect.Effect<ChildProcess> =>
   Effect.sync(() =>

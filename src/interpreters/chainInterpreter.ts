@@ -26,7 +26,9 @@ import { builtinTransforms, type Transform, type TransformFactory } from "./tran
 const chainName = "chain"
 
 const Reference = Schema.Struct({
-  name: Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty name" })),
+  name: Schema.String.pipe(Schema.filter((s) => s.length > 0 || "expected a non-empty name, got an empty string")).annotations({
+    description: "a non-empty name",
+  }),
   options: Schema.optional(Schema.Unknown),
 })
 

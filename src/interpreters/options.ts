@@ -3,7 +3,7 @@
  * command line name the interpreter, the field and the problem.
  */
 import { Effect, Schema, SchemaAST } from "effect"
-import { decodeIssues } from "../dsl/parseIssues.ts"
+import { issueMessage } from "../dsl/issueMessage.ts"
 import { InvalidOptions } from "./interpreter.ts"
 
 /**
@@ -26,8 +26,10 @@ export const optionsDecoder =
     if (refused !== undefined) return Effect.fail(new InvalidOptions({ interpreter, ...refused }))
     return Schema.decodeUnknown(schema, { errors: "first", onExcessProperty: "error" })(raw ?? {}).pipe(
       Effect.mapError((error) => {
-        const issue = decodeIssues(error)[0]
-        return new InvalidOptions({ interpreter, path: issue?.path ?? "", problem: issue?.message ?? String(error) })
+        // The same wording as spec documents (`expected a positive number, got -1`), not Effect's
+        // rendering of the schema's TypeScript type.
+        const { path, message } = issueMessage(error)
+        return new InvalidOptions({ interpreter, path, problem: message })
       }),
     )
   }

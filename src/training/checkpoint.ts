@@ -5,10 +5,11 @@
  * Writes are atomic: the bytes go to a temporary file in the same folder, which is flushed to
  * disk (fsync) and then renamed over the target. A crash or a full disk at any point leaves either
  * the previous checkpoint or the new one, never a mix; a failed write removes its temporary file.
+ *
+ * The file functions load `node:fs` and `node:path` on first use, so that importing this module
+ * (which the training loop does) loads no Node built-in and the `scalpel` entry runs in browsers;
+ * there, only runs with checkpoint files fail, with a {@link CheckpointError}.
  */
-import { randomBytes } from "node:crypto"
-import * as fs from "node:fs/promises"
-import * as nodePath from "node:path"
 import { Effect, Either } from "effect"
 import type { Layout } from "../core/paramVector.ts"
 import { tf, type Tensor } from "../core/tf.ts"
@@ -24,6 +25,27 @@ export interface CheckpointSettings {
   /** Write after every `every` completed steps (and after the last step, and on interruption). */
   readonly every: number
 }
+
+type FileSystem = typeof import("node:fs/promises")
+type PathModule = typeof import("node:path")
+
+/**
+ * Node's file system and path modules, imported on first use. The names are computed so that
+ * bundlers for browsers neither follow nor reject them.
+ */
+const nodeFileSystem = (path: string): Effect.Effect<{ readonly fs: FileSystem; readonly nodePath: PathModule }, CheckpointError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const load = (name: string): Promise<unknown> => import(/* webpackIgnore: true */ /* @vite-ignore */ name)
+      const [fs, nodePath] = await Promise.all([load("node:fs/promises"), load("node:path")])
+      return { fs: fs as FileSystem, nodePath: nodePath as PathModule }
+    },
+    catch: (error) => new CheckpointError({ path, problem: `checkpoint files need Node.js's file system (${describe(error)})` }),
+  })
+
+/** `bytes` random bytes as hexadecimal (Web Crypto, which Node ≥ 19 and browsers provide). */
+const randomHex = (bytes: number): string =>
+  Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("")
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -134,9 +156,12 @@ export const runMismatch = (saved: Readonly<Record<string, unknown>>, current: R
  * best-effort fsync of the folder so the rename itself is durable. The temporary file is removed
  * if anything fails, and the previous checkpoint at `path` is then untouched.
  */
-export const writeCheckpoint = (path: string, contents: CheckpointContents): Effect.Effect<void, CheckpointError> => {
+export const writeCheckpoint = (path: string, contents: CheckpointContents): Effect.Effect<void, CheckpointError> =>
+  Effect.flatMap(nodeFileSystem(path), ({ fs, nodePath }) => writeAtomically(fs, nodePath, path, contents))
+
+const writeAtomically = (fs: FileSystem, nodePath: PathModule, path: string, contents: CheckpointContents): Effect.Effect<void, CheckpointError> => {
   const folder = nodePath.dirname(path)
-  const temporary = nodePath.join(folder, `.${nodePath.basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`)
+  const temporary = nodePath.join(folder, `.${nodePath.basename(path)}.${process.pid}.${randomHex(4)}.tmp`)
   const fail = (what: string) => (error: unknown) => new CheckpointError({ path, problem: `${what} failed: ${describe(error)}` })
   const writeTemporary = Effect.acquireUseRelease(
     Effect.tryPromise({ try: () => fs.open(temporary, "wx"), catch: fail(`creating ${temporary}`) }),
@@ -153,11 +178,11 @@ export const writeCheckpoint = (path: string, contents: CheckpointContents): Eff
   return writeTemporary.pipe(
     Effect.zipRight(Effect.tryPromise({ try: () => fs.rename(temporary, path), catch: fail(`renaming ${temporary}`) })),
     Effect.tapError(() => Effect.promise(() => fs.rm(temporary, { force: true }).catch(() => undefined))),
-    Effect.zipRight(Effect.promise(() => syncFolder(folder))),
+    Effect.zipRight(Effect.promise(() => syncFolder(fs, folder))),
   )
 }
 
-const syncFolder = async (folder: string): Promise<void> => {
+const syncFolder = async (fs: FileSystem, folder: string): Promise<void> => {
   // Not every platform can open a folder for fsync (Windows cannot); durability of the rename is
   // then up to the file system, and the checkpoint itself is already complete.
   try {
@@ -174,6 +199,9 @@ const syncFolder = async (folder: string): Promise<void> => {
 
 /** Read and decode the checkpoint at `path`; every defect is a {@link CheckpointError}. */
 export const readCheckpoint = (path: string): Effect.Effect<CheckpointContents, CheckpointError> =>
+  Effect.flatMap(nodeFileSystem(path), ({ fs }) => readBytes(fs, path))
+
+const readBytes = (fs: FileSystem, path: string): Effect.Effect<CheckpointContents, CheckpointError> =>
   Effect.tryPromise({
     try: () => fs.readFile(path),
     catch: (error) => new CheckpointError({ path, problem: `cannot be read: ${describe(error)}` }),

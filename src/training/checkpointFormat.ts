@@ -22,8 +22,8 @@
  * This module is pure (bytes in, bytes out) and knows nothing of tfjs; `checkpoint.ts` moves
  * values between host arrays and tensors and does the file I/O.
  */
-import { createHash } from "node:crypto"
 import { Data, Either, Schema } from "effect"
+import { sha256 } from "../core/sha256.ts"
 import { decodeIssues } from "../dsl/parseIssues.ts"
 
 /** The current format version; readers refuse other versions instead of guessing. */
@@ -205,8 +205,6 @@ const readElements = (bytes: Uint8Array, view: DataView, start: number, dtype: H
   for (let j = 0; j < length; j++) values[j] = dtype === "float32" ? view.getFloat32(start + 4 * j, true) : view.getInt32(start + 4 * j, true)
   return values
 }
-
-const sha256 = (bytes: Uint8Array): Uint8Array => new Uint8Array(createHash("sha256").update(bytes).digest())
 
 // ---------------------------------------------------------------------------------------------
 // Decoding

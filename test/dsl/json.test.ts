@@ -18,7 +18,7 @@ import { objectivesOf } from "../../src/dsl/structure.ts"
 import { builtinInterpreters } from "../../src/interpreters/builtins.ts"
 import { lookup } from "../../src/interpreters/registry.ts"
 import { acquireResolvedSpec, resolveSpecJson, resolveSpecValue } from "../../src/problems/resolveSpec.ts"
-import { fullDataLoss, train } from "../../src/training/train.ts"
+import { fullDataLoss, releaseParameters, train } from "../../src/training/train.ts"
 
 beforeAll(async () => {
   await Effect.runPromise(activateBackend("cpu"))
@@ -433,7 +433,7 @@ const trainSteps = (document: SpecDocument, steps: number) =>
       const zeros = Object.fromEntries(Object.entries(spec.parameters).map(([n, p]) => [n, tf.zeros([...p.shape])]))
       const initial = Object.fromEntries(Object.values(problem.objectives).map((o) => [o.name, fullDataLoss(o, zeros)]))
       tf.dispose(Object.values(zeros))
-      const summary = yield* train(spec, rule)
+      const summary = releaseParameters(spec, yield* train(spec, rule))
       return { summary, initial }
     }),
   )

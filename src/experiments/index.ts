@@ -1,0 +1,15 @@
+/**
+ * The `scalpel/experiments` entry point (Node only): sweeps over methods, λ and seeds run in a pool
+ * of worker processes, Pareto-front reports, tables and Vega-Lite plots, the experiment files and
+ * the built-in demonstration. It loads vega and Node built-ins, which the main entry (`scalpel`)
+ * does not.
+ */
+export * from "./demo.ts"
+export * from "./experimentFile.ts"
+export * from "./plots.ts"
+export * from "./pool.ts"
+export * from "./report.ts"
+export * from "./runSweep.ts"
+export * from "./sweep.ts"
+export * from "./sweepReport.ts"
+export * from "./table.ts"

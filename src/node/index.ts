@@ -1,0 +1,7 @@
+/**
+ * The `scalpel/node` entry point: what needs Node's file system. Checkpoint files are written
+ * atomically and read back with every defect reported as a `CheckpointError`; the byte format and
+ * the host-side conversions are in the main entry (`scalpel`), which stays free of Node built-ins
+ * so that it also runs in browsers.
+ */
+export { readCheckpoint, writeCheckpoint } from "../training/checkpoint.ts"
