@@ -37,7 +37,7 @@ export interface LeastSquaresOptions {
   readonly fullBatch?: boolean
 }
 
-export const defaultLeastSquaresOptions: LeastSquaresOptions = { examples: 64, dimensions: 256, seed: 7, prior: "mean", init: "zeros" }
+export const defaultLeastSquaresOptions: LeastSquaresOptions = { examples: 64, dimensions: 256, seed: 7, prior: "mean", init: "zeros", fit: "mean", fullBatch: false }
 
 /** Standard normal draws (Box–Muller) from the seeded generator, in float64. */
 const normals = (count: number, seed: number): Float64Array => {
