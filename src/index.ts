@@ -58,3 +58,4 @@ export {
 export * from "./problems/catalogue.ts"
 export * from "./problems/resolveSpec.ts"
 export * from "./training/train.ts"
+export { GradientWorkerError, type GradientWorkers, type SpecRecipe, type WorkerPool, type WorkerPoolSettings } from "./training/parallel/protocol.ts"
