@@ -34,27 +34,27 @@ const fixedStyles: Readonly<Record<string, MethodStyle>> = {
   "dynamic-barrier": { color: "#D55E00", shape: "diamond" },
   "bloop-no-ema": { color: "#CC79A7", shape: "cross" },
 }
-const spareColors = ["#56B4E9", "#000000", "#999999", "#F0E442", "#882255", "#44AA99", "#117733", "#AA4499"]
-const spareShapes = ["triangle-down", "triangle-right", "triangle-left", "stroke", "wedge", "arrow"]
+const spareColors = ["#000000", "#56B4E9", "#9467BD", "#8C564B", "#BCBD22", "#999999", "#17BECF", "#F0E442"]
+const spareShapes = ["triangle-down", "triangle-right", "triangle-left", "square", "diamond", "circle", "cross", "triangle-up"]
 
 /**
- * The style of a method label: fixed for the paper's methods; for any other label (a variant such
- * as `bloop ρ=0.1`) derived from the label's characters, so it is the same in every figure.
+ * The style of a method label: fixed for the paper's methods; any other label (a variant such as
+ * `ρ=0.1`) takes the next spare style in the order the labels first appear among the other
+ * labels (`others`), so a family's figures, which list the same methods in the same order, agree.
  */
-export const methodStyle = (method: string): MethodStyle => {
+export const methodStyle = (method: string, others: ReadonlyArray<string> = [method]): MethodStyle => {
   const fixed = fixedStyles[method]
   if (fixed !== undefined) return fixed
-  let hash = 0
-  for (const c of method) hash = (hash * 31 + c.codePointAt(0)!) >>> 0
-  return { color: spareColors[hash % spareColors.length]!, shape: spareShapes[(hash >>> 8) % spareShapes.length]! }
+  const index = Math.max(0, others.filter((m) => fixedStyles[m] === undefined).indexOf(method))
+  return { color: spareColors[index % spareColors.length]!, shape: spareShapes[index % spareShapes.length]! }
 }
 
 /** Colour and shape encodings whose scales pin each method to its {@link methodStyle}. */
 const methodEncodings = (methods: ReadonlyArray<string>) => {
   const domain = [...new Set(methods)]
   return {
-    color: { field: "method", type: "nominal" as const, title: "method", scale: { domain, range: domain.map((m) => methodStyle(m).color) } },
-    shape: { field: "method", type: "nominal" as const, title: "method", scale: { domain, range: domain.map((m) => methodStyle(m).shape) } },
+    color: { field: "method", type: "nominal" as const, title: "method", scale: { domain, range: domain.map((m) => methodStyle(m, domain).color) } },
+    shape: { field: "method", type: "nominal" as const, title: "method", scale: { domain, range: domain.map((m) => methodStyle(m, domain).shape) } },
   }
 }
 
