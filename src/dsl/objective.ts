@@ -3,8 +3,17 @@
  */
 import type { Scalar, Tensor } from "../core/tf.ts"
 
-/** The trainable parameters as the loss sees them, by name. */
-export type Params = Readonly<Record<string, Tensor>>
+/**
+ * The trainable parameters as a loss sees them, by name.
+ *
+ * `Params<"w" | "b">` (names) or `Params<typeof parameters>` (the declaration record given to
+ * `makeSpec`) has one tensor per declared name, so a loss reads `p.w` without `!`. The default,
+ * `Params` = `Params<string>`, is a plain record whose entries may be missing (under
+ * `noUncheckedIndexedAccess`), for code that does not know the names.
+ */
+export type Params<P extends string | { readonly [name: string]: unknown } = string> = {
+  readonly [K in P extends string ? P : keyof P & string]: Tensor
+}
 
 /**
  * Where mini-batches come from. `batch` builds the tensors for the given example indices; the
@@ -19,19 +28,34 @@ export interface DataSource<B> {
 
 /**
  * A named differentiable loss. Without `data` the loss is deterministic (a prior on the weights,
- * a regulariser) and is called with `undefined` as its batch.
+ * a regulariser) and is called with `undefined` as its batch. `P` names the parameters the loss
+ * reads (`string`: not known).
  */
-export interface Objective<B = unknown> {
+export interface Objective<B = unknown, P extends string = string> {
   readonly _tag: "Objective"
   readonly name: string
-  readonly loss: (params: Params, batch: B) => Scalar
+  // Method syntax on purpose: an objective typed by its parameter names (`Objective<B, "w">`)
+  // must fit where any objective is expected (`Structure`), and the training loop passes it the
+  // full record of declared parameters.
+  loss(params: { readonly [K in P]: Tensor }, batch: B): Scalar
   readonly data?: DataSource<B>
 }
 
-/** Declare an objective measured on mini-batches of `data`. */
-export function objective<B>(name: string, loss: (params: Params, batch: B) => Scalar, data: DataSource<B>): Objective<B>
+/**
+ * Declare an objective measured on mini-batches of `data`. Annotate the loss's first argument
+ * (`(p: Params<typeof parameters>, b: Batch) => ...`) to read the parameters by name, typed.
+ */
+export function objective<B, P extends string = string>(
+  name: string,
+  loss: (params: { readonly [K in P]: Tensor }, batch: B) => Scalar,
+  data: DataSource<B>,
+): Objective<B, P>
 /** Declare a deterministic objective (no data). */
-export function objective(name: string, loss: (params: Params) => Scalar): Objective<undefined>
-export function objective<B>(name: string, loss: (params: Params, batch: B) => Scalar, data?: DataSource<B>): Objective<B> {
+export function objective<P extends string = string>(name: string, loss: (params: { readonly [K in P]: Tensor }) => Scalar): Objective<undefined, P>
+export function objective<B, P extends string>(
+  name: string,
+  loss: (params: { readonly [K in P]: Tensor }, batch: B) => Scalar,
+  data?: DataSource<B>,
+): Objective<B, P> {
   return data === undefined ? { _tag: "Objective", name, loss } : { _tag: "Objective", name, loss, data }
 }

@@ -3,6 +3,7 @@
  */
 import { Either } from "effect"
 import type { OptimizerSettings } from "../core/optimizers.ts"
+import { tf, type Variable } from "../core/tf.ts"
 import { SpecError } from "./errors.ts"
 import { objectivesOf, type Structure, validateStructure } from "./structure.ts"
 
@@ -15,6 +16,11 @@ export type Initializer =
   /** Glorot/Xavier uniform: limit √(6/(fanIn + fanOut)), for dense kernels [fanIn, fanOut]. */
   | { readonly kind: "glorot" }
   | { readonly kind: "values"; readonly values: ArrayLike<number> }
+  /**
+   * The parameter *is* this variable (see `fromVariable`, `fromModel`): training starts from its
+   * current value, updates it in place, and leaves it to its owner (it is never disposed).
+   */
+  | { readonly kind: "variable"; readonly variable: Variable }
 
 /** A named trainable tensor: its shape and how it starts. */
 export interface ParameterDeclaration {
@@ -25,9 +31,12 @@ export interface ParameterDeclaration {
 /** What to do when a gradient or loss is NaN or infinite. */
 export type NonFinitePolicy = "fail" | "skip"
 
-/** A complete training declaration. */
-export interface Spec {
-  readonly parameters: Readonly<Record<string, ParameterDeclaration>>
+/**
+ * A complete training declaration. `P` names its parameters (`string` when not known), so that
+ * what training returns is typed by name.
+ */
+export interface Spec<P extends string = string> {
+  readonly parameters: { readonly [K in P]: ParameterDeclaration }
   readonly structure: Structure
   readonly optimizer: OptimizerSettings
   readonly steps: number
@@ -60,22 +69,33 @@ export const adam = (options: {
 
 const positiveInteger = (x: number) => Number.isInteger(x) && x > 0
 
-/**
- * Build a spec, checking every field: the structure (see `validateStructure`), shapes, optimizer
- * settings, and counts. Defaults: seed 0, nonFinite "fail".
- */
-export const makeSpec = (input: {
-  readonly parameters: Readonly<Record<string, ParameterDeclaration>>
+/** Parameter declarations by name. */
+export type ParameterDeclarations = { readonly [name: string]: ParameterDeclaration }
+
+/** What {@link makeSpec} checks: a {@link Spec} whose seed and non-finite policy may be left out. */
+export interface SpecInput<D extends ParameterDeclarations = ParameterDeclarations> {
+  readonly parameters: D
   readonly structure: Structure
   readonly optimizer: OptimizerSettings
   readonly steps: number
   readonly batchSize: number
   readonly seed?: number
   readonly nonFinite?: NonFinitePolicy
-}): Either.Either<Spec, SpecError> => {
+}
+
+/** The parameter names of a declaration record. */
+export type ParameterNames<D> = keyof D & string
+
+/**
+ * Build a spec, checking every field: the structure (see `validateStructure`), shapes, optimizer
+ * settings, and counts. Defaults: seed 0, nonFinite "fail". A spec is valid input too (checking
+ * it again gives an equal spec).
+ */
+export const makeSpec = <D extends ParameterDeclarations>(input: SpecInput<D>): Either.Either<Spec<ParameterNames<D>>, SpecError> => {
   const fail = (path: string, problem: string) => Either.left(new SpecError({ path, problem }))
   const names = Object.keys(input.parameters)
   if (names.length === 0) return fail("parameters", "expected at least one parameter, got none")
+  const bound = new Map<Variable, string>()
   for (const name of names) {
     const p = input.parameters[name]!
     if (p.shape.some((d) => !positiveInteger(d))) {
@@ -86,6 +106,20 @@ export const makeSpec = (input: {
       if (p.init.values.length !== size) {
         return fail(`parameters.${name}.init.values`, `expected ${size} values for shape [${p.shape.join(", ")}], got ${p.init.values.length}`)
       }
+    }
+    if (p.init.kind === "variable") {
+      const variable = p.init.variable
+      const at = `parameters.${name}.init.variable`
+      if (!(variable instanceof tf.Variable)) return fail(at, "expected a tf.Variable")
+      if (variable.isDisposed) return fail(at, `variable '${variable.name}' is disposed`)
+      if (variable.dtype !== "float32") return fail(at, `expected a float32 variable, got ${variable.dtype} ('${variable.name}')`)
+      if (!variable.trainable) return fail(at, `variable '${variable.name}' is not trainable`)
+      if (variable.shape.length !== p.shape.length || variable.shape.some((d, i) => d !== p.shape[i])) {
+        return fail(at, `variable '${variable.name}' has shape [${variable.shape.join(", ")}], the declaration says [${p.shape.join(", ")}]`)
+      }
+      const other = bound.get(variable)
+      if (other !== undefined) return fail(at, `variable '${variable.name}' is already parameter '${other}'; one variable can be one parameter only`)
+      bound.set(variable, name)
     }
   }
   const o = input.optimizer
@@ -111,8 +145,8 @@ export const makeSpec = (input: {
         return fail("structure", `objective '${objective.name}' has an empty data source '${objective.data.name}'`)
       }
     }
-    return Either.right<Spec>({
-      parameters: input.parameters,
+    return Either.right<Spec<ParameterNames<D>>>({
+      parameters: input.parameters as Spec<ParameterNames<D>>["parameters"],
       structure,
       optimizer: input.optimizer,
       steps: input.steps,

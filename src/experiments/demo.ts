@@ -9,7 +9,7 @@ import { prioritize } from "../dsl/structure.ts"
 import { builtinInterpreters } from "../interpreters/builtins.ts"
 import { lookup } from "../interpreters/registry.ts"
 import { leastSquaresProblem } from "../problems/leastSquares.ts"
-import { train } from "../training/train.ts"
+import { releaseParameters, train } from "../training/train.ts"
 
 /** Settings of the demonstration. */
 export interface DemoSettings {
@@ -67,7 +67,7 @@ export const runDemo = (settings: DemoSettings = defaultDemoSettings) =>
           const interpreter = yield* lookup(builtinInterpreters, method)
           const options = yield* interpreter.decodeOptions({})
           const rule = yield* interpreter.lower(spec.structure, options, { seed: settings.seed })
-          const summary = yield* train(spec, rule)
+          const summary = releaseParameters(spec, yield* train(spec, rule))
           rows.push({
             method,
             mainLoss: summary.finalLosses[fit.name]!,

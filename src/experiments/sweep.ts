@@ -17,7 +17,7 @@ import type { InterpreterRegistry } from "../interpreters/registry.ts"
 import { lookup } from "../interpreters/registry.ts"
 import { builtinProblems, type ProblemCatalogue } from "../problems/catalogue.ts"
 import { resolveSpecDocument } from "../problems/resolveSpec.ts"
-import { train } from "../training/train.ts"
+import { releaseParameters, train } from "../training/train.ts"
 
 /** The grid of a sweep. */
 export interface SweepGrid {
@@ -125,7 +125,7 @@ export const runDocument = (
         const interpreter = yield* lookup(registry, resolved.method.name)
         const options = yield* interpreter.decodeOptions(resolved.method.options)
         const rule = yield* interpreter.lower(resolved.spec.structure, options, { seed: resolved.spec.seed })
-        const summary = yield* train(resolved.spec, rule, { evaluations: resolved.problem.evaluations })
+        const summary = releaseParameters(resolved.spec, yield* train(resolved.spec, rule, { evaluations: resolved.problem.evaluations }))
         const trainValue = (name: string) => summary.finalLosses[name]!
         const testValue = (name: string) => summary.evaluations[testName(name)] ?? summary.finalLosses[name]!
         const used = new Set([...main.terms, ...aux.terms].map((t) => testName(t.objective.name)))

@@ -1,10 +1,13 @@
 /**
- * Create the trainable variables a spec declares, deterministically from its seed.
+ * Create the trainable variables a spec declares, deterministically from its seed; parameters
+ * declared as existing variables (`fromVariable`, `fromModel`) are those variables.
  */
 import { tf, type Tensor, type Variable } from "../core/tf.ts"
 import type { Initializer, ParameterDeclaration } from "../dsl/spec.ts"
 
-const initialValue = (shape: ReadonlyArray<number>, init: Initializer, seed: number): Tensor => {
+type CreatedInitializer = Exclude<Initializer, { readonly kind: "variable" }>
+
+const initialValue = (shape: ReadonlyArray<number>, init: CreatedInitializer, seed: number): Tensor => {
   const dims = [...shape]
   switch (init.kind) {
     case "zeros":
@@ -26,10 +29,14 @@ const initialValue = (shape: ReadonlyArray<number>, init: Initializer, seed: num
   }
 }
 
+/** True when the parameter is a caller's variable (trained in place, never disposed by scalpel). */
+export const isBound = (declaration: ParameterDeclaration): boolean => declaration.init.kind === "variable"
+
 /**
- * One variable per declared parameter. Each parameter draws from its own seed, derived from the
- * spec's seed and the parameter's position in name order, so adding a parameter named later in
- * the alphabet does not change how the others start.
+ * One variable per declared parameter: a new one, or the caller's own for a parameter declared
+ * as a variable. Each new parameter draws from its own seed, derived from the spec's seed and the
+ * parameter's position in name order, so adding a parameter named later in the alphabet does not
+ * change how the others start. The caller owns the new variables (see {@link isBound}).
  */
 export const createVariables = (declarations: Readonly<Record<string, ParameterDeclaration>>, seed: number): Record<string, Variable> => {
   const variables: Record<string, Variable> = {}
@@ -37,6 +44,10 @@ export const createVariables = (declarations: Readonly<Record<string, ParameterD
     .sort()
     .forEach((name, i) => {
       const d = declarations[name]!
+      if (d.init.kind === "variable") {
+        variables[name] = d.init.variable
+        return
+      }
       const value = initialValue(d.shape, d.init, (seed * 1_000_003 + i * 7919) % 2147483647)
       variables[name] = tf.variable(value, true)
       value.dispose()

@@ -3,16 +3,21 @@
  * direction, apply it with the optimizer, and emit an event. Progress bars, logs, checkpoints and
  * reports consume the event stream; none of them lives in the loop.
  */
-import { Data, Effect, Either, Exit, Stream } from "effect"
+import { Data, Effect, Either, Exit, type Scope, Stream } from "effect"
 import { makeOptimizer, applyStep, disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
+import { hostValues } from "../core/hostKernels.ts"
 import { onNextMacrotask } from "../core/macrotask.ts"
 import { flattenChecked, layoutOf, type Layout } from "../core/paramVector.ts"
 import { sampleIndices, seedState } from "../core/random.ts"
+import { linearCombination } from "../core/vector.ts"
 import { tf, tidy, type Scalar, type Tensor, type Tensor1D, type Variable } from "../core/tf.ts"
 import type { DataSource, Objective, Params } from "../dsl/objective.ts"
-import type { Spec } from "../dsl/spec.ts"
+import type { SpecError } from "../dsl/errors.ts"
+import { makeSpec, type ParameterDeclarations, type ParameterNames, type Spec, type SpecInput } from "../dsl/spec.ts"
 import { objectivesOf } from "../dsl/structure.ts"
 import type { RuleState, UpdateRule } from "../interpreters/interpreter.ts"
+import { lowerMethod, type LoweringError, type MethodLike } from "../interpreters/method.ts"
+import type { InterpreterRegistry } from "../interpreters/registry.ts"
 import {
   type CheckpointContents,
   CheckpointError,
@@ -26,7 +31,9 @@ import {
   toHostTensor,
   writeCheckpoint,
 } from "./checkpoint.ts"
-import { createVariables } from "./parameters.ts"
+import { createVariables, isBound } from "./parameters.ts"
+import { GradientWorkerError, type GradientWorkers, type WorkerPool } from "./parallel/protocol.ts"
+import { shareOf, sourceSlots } from "./parallel/sources.ts"
 import { disposeReplaced } from "./tensors.ts"
 
 /** A gradient or loss was NaN or infinite and the spec's policy is `fail`. */
@@ -38,6 +45,37 @@ export class NonFiniteGradient extends Data.TaggedError("NonFiniteGradient")<{
     return `non-finite gradient or loss for objective '${this.objective}' at step ${this.step} (set nonFinite: "skip" to skip such steps)`
   }
 }
+
+/**
+ * An objective's gradient was exactly zero for every parameter at the start of the run and the
+ * run's `zeroGradient` policy is `fail`. `readsParameters` is false when the loss did not read any
+ * declared parameter at all (the usual cause: a loss that calls a model whose weights were not
+ * declared as parameters); that is known at step 1. A loss that reads the parameters is reported
+ * when its gradient is zero at steps 1 *and* 2 (or at step 1 of a one-step run): a loss that
+ * merely starts at a stationary point (a weight penalty at zero weights) leaves it after one step
+ * of the others.
+ */
+export class ZeroGradient extends Data.TaggedError("ZeroGradient")<{
+  readonly objective: string
+  readonly step: number
+  readonly readsParameters: boolean
+}> {
+  override get message(): string {
+    return zeroGradientMessage(this.objective, this.step, this.readsParameters)
+  }
+}
+
+const zeroGradientMessage = (objective: string, step: number, readsParameters: boolean): string =>
+  readsParameters
+    ? `the gradient of objective '${objective}' is exactly zero for every parameter at ${step === 1 ? "step 1" : "steps 1 and 2"}, ` +
+      "so training does not move it. Does the loss read the declared parameters? " +
+      "(Or does the run start at a stationary point of this loss that nothing else moves it from?)"
+    : `objective '${objective}' does not read any declared parameter: its gradient is zero for every parameter at step ${step}, ` +
+      "so it trains nothing. Does the loss read the declared parameters? " +
+      "(A loss that calls a tf.LayersModel must declare the model's weights: parameters: fromModel(model).)"
+
+/** What to do when an objective's gradient is exactly zero at the start (see {@link ZeroGradient}): log a warning (default), fail, or nothing. */
+export type ZeroGradientPolicy = "warn" | "fail" | "ignore"
 
 /** The update rule reads an objective the spec does not declare. */
 export class MissingObjective extends Data.TaggedError("MissingObjective")<{
@@ -77,6 +115,12 @@ export interface TrainingSummary {
 export interface FinishedEvent {
   readonly _tag: "Finished"
   readonly summary: TrainingSummary
+  /**
+   * With `keepParameters: true` only: the trained parameters, which the consumer of this event
+   * now owns and must dispose (except those the spec declared as existing variables, which stay
+   * their owner's).
+   */
+  readonly parameters?: Params
 }
 
 /** A checkpoint of the state after `step` was written to `path`. */
@@ -106,6 +150,26 @@ export interface TrainingOptions {
    * bit-identical parameters to an uninterrupted run on the same backend.
    */
   readonly resumeFrom?: string
+  /**
+   * What to do when an objective's gradient is exactly zero for every parameter at the start of
+   * the run (see {@link ZeroGradient} for when exactly): `"warn"` (default) logs a warning that
+   * names the objective and the likely cause, `"fail"` fails with {@link ZeroGradient},
+   * `"ignore"` does nothing.
+   */
+  readonly zeroGradient?: ZeroGradientPolicy
+  /**
+   * Hand the trained parameters to the {@link FinishedEvent} instead of disposing them (the
+   * event's consumer then owns them). `train` always does.
+   */
+  readonly keepParameters?: boolean
+  /**
+   * Compute each step's gradients on several threads (Node: `gradientWorkers(N, recipe)` from
+   * `scalpel/node`): the mini-batch is split into N contiguous shares, computed at the same time,
+   * and combined weighted by their sizes, so gradients equal the one-thread gradients up to the
+   * order of float32 summation; a given N is bit-for-bit deterministic. Losses must be means over
+   * the batch's examples (as the full-data losses already assume).
+   */
+  readonly workers?: GradientWorkers
 }
 
 /**
@@ -126,12 +190,14 @@ export const fullDataLoss = (objective: Objective<any>, params: Params, chunk = 
 
 /** A live run: variables, states, and the imperative step the stream drives. */
 interface Session {
-  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient>
+  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient | GradientWorkerError>
   /** Steps completed so far (including those restored from a checkpoint). */
   readonly completedSteps: () => number
   /** The host copy of everything a checkpoint holds, at the last completed step. */
   readonly snapshot: () => Either.Either<CheckpointContents, CheckpointError>
   readonly finish: () => TrainingSummary
+  /** The parameters, no longer disposed by `dispose`: their new owner is the caller. */
+  readonly handOver: () => Params
   readonly dispose: () => void
 }
 
@@ -172,11 +238,22 @@ const resumeProblem = (
   return undefined
 }
 
+/** One step's losses, flat gradients and finiteness by objective, and the objectives found with an all-zero gradient. */
+type StepGradients = {
+  readonly losses: Record<string, Scalar>
+  readonly gradients: Record<string, Tensor1D>
+  readonly finite: Record<string, boolean>
+  readonly zero: Array<{ readonly objective: string; readonly readsParameters: boolean }>
+}
+
+const isAllZero = (flat: Tensor1D): boolean => tf.tidy(() => tf.all(tf.equal(flat, 0)).dataSync()[0] === 1)
+
 const openSession = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions,
   resume: { readonly path: string; readonly contents: CheckpointContents } | undefined,
+  pool: WorkerPool | undefined,
 ): Effect.Effect<Session, MissingObjective | CheckpointError> =>
   Effect.suspend((): Effect.Effect<Session, MissingObjective | CheckpointError> => {
     const declared = new Map(objectivesOf(spec.structure).map((o) => [o.name, o]))
@@ -196,13 +273,23 @@ const openSession = (
     let rng = seedState(spec.seed + 1)
     let skipped = 0
     let completed = 0
+    let handedOver = false
     const started = Date.now()
 
     const dispose = () => {
       disposeReplaced(ruleState, undefined)
       disposeOptimizerState(optimizerState)
-      tf.dispose(Object.values(variables))
+      // Variables the spec bound (fromVariable, fromModel) belong to the caller, always.
+      if (!handedOver) tf.dispose(names.filter((n) => !isBound(spec.parameters[n]!)).map((n) => variables[n]!))
     }
+    const handOver = (): Params => {
+      handedOver = true
+      return variables
+    }
+    const zeroPolicy = options.zeroGradient ?? "warn"
+    // Objectives whose loss reads the parameters but whose gradient was exactly zero at step 1:
+    // reported only if it is still zero at step 2 (see ZeroGradient).
+    let zeroSuspects: ReadonlySet<string> = new Set()
 
     if (resume !== undefined) {
       const { path, contents } = resume
@@ -225,7 +312,12 @@ const openSession = (
       skipped = contents.skippedSteps
       completed = contents.step
     }
-    const gradientsAt = (): { losses: Record<string, Scalar>; gradients: Record<string, Tensor1D>; finite: Record<string, boolean> } =>
+    /**
+     * Losses, flat gradients and their finiteness; for the objectives named in `checkZero`, also
+     * which have a gradient that is exactly zero everywhere (and whether their loss reached any
+     * parameter).
+     */
+    const gradientsAt = (checkZero: ReadonlySet<string>): StepGradients =>
       tf.tidy(() => {
         const batches = new Map<DataSource<any>, unknown>()
         for (const o of objectives) {
@@ -238,23 +330,107 @@ const openSession = (
         const losses: Record<string, Scalar> = {}
         const gradients: Record<string, Tensor1D> = {}
         const finite: Record<string, boolean> = {}
+        const zero: Array<{ readonly objective: string; readonly readsParameters: boolean }> = []
         for (const o of objectives) {
           const batch = o.data === undefined ? undefined : batches.get(o.data)
-          const { value, grads } = lossAndGradients(() => o.loss(params, batch), variables, names)
+          const { value, grads, reached } = lossAndGradients(() => o.loss(params, batch), variables, names)
           const byName: Record<string, Tensor> = {}
           names.forEach((n, i) => (byName[n] = grads[i]!))
           losses[o.name] = value
           const checked = flattenChecked(layout, byName)
           gradients[o.name] = checked.flat
           finite[o.name] = checked.finite
+          if (checkZero.has(o.name) && (!reached || isAllZero(checked.flat))) zero.push({ objective: o.name, readsParameters: reached })
         }
-        return { losses, gradients, finite }
+        return { losses, gradients, finite, zero }
       })
 
-    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient> =>
+    const { sources, sourceOf } = sourceSlots(objectives)
+    /**
+     * The gradients of a data-parallel step: θ to the workers, share 0 of each source's indices
+     * here while the workers compute the others, then the size-weighted combination of the shares.
+     * Objectives without data are computed here, once.
+     */
+    const parallelGradientsAt = (workers: WorkerPool, t: number, checkZero: ReadonlySet<string>): Effect.Effect<StepGradients, GradientWorkerError> =>
+      Effect.suspend(() => {
+        const indices = sources.map((source) => {
+          const [drawn, next] = sampleIndices(rng, source.size, spec.batchSize)
+          rng = next
+          return drawn
+        })
+        for (const entry of layout.entries) workers.theta.set(hostValues(variables[entry.name]!), entry.offset)
+        const replies = workers.request(t, indices)
+        const own = tf.tidy(() => {
+          const batches = sources.map((source, s) => source.batch(indices[s]!.subarray(...shareOf(indices[s]!.length, 0, workers.parts))))
+          const losses: Record<string, Scalar> = {}
+          const gradients: Record<string, Tensor1D> = {}
+          const finite: Record<string, boolean> = {}
+          const reached: Record<string, boolean> = {}
+          objectives.forEach((o, k) => {
+            const result = lossAndGradients(() => o.loss(params, sourceOf[k] === -1 ? undefined : batches[sourceOf[k]!]), variables, names)
+            const byName: Record<string, Tensor> = {}
+            names.forEach((n, i) => (byName[n] = result.grads[i]!))
+            const checked = flattenChecked(layout, byName)
+            losses[o.name] = result.value
+            gradients[o.name] = checked.flat
+            finite[o.name] = checked.finite
+            reached[o.name] = result.reached
+          })
+          return { losses, gradients, finite, reached }
+        })
+        const release = () => tf.dispose([...Object.values(own.losses), ...Object.values(own.gradients)])
+        return Effect.tryPromise({ try: () => replies, catch: (e) => e as GradientWorkerError }).pipe(
+          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(release))),
+          Effect.map((answers) => {
+            const combined = tf.tidy((): StepGradients => {
+              const losses: Record<string, Scalar> = {}
+              const gradients: Record<string, Tensor1D> = {}
+              const finite: Record<string, boolean> = {}
+              const zero: StepGradients["zero"] = []
+              objectives.forEach((o, k) => {
+                if (sourceOf[k] === -1) {
+                  losses[o.name] = tf.clone(own.losses[o.name]!)
+                  gradients[o.name] = tf.clone(own.gradients[o.name]!)
+                  finite[o.name] = own.finite[o.name]!
+                } else {
+                  const count = indices[sourceOf[k]!]!.length
+                  const weight = (part: number) => {
+                    const [start, end] = shareOf(count, part, workers.parts)
+                    return (end - start) / count
+                  }
+                  const terms: Array<readonly [number, Tensor1D]> = [[weight(0), own.gradients[o.name]!]]
+                  let loss = weight(0) * own.losses[o.name]!.dataSync()[0]!
+                  answers.forEach((answer, w) => {
+                    terms.push([weight(w + 1), tf.tensor1d(workers.gradient(w + 1, k))])
+                    loss += weight(w + 1) * answer.losses[k]!
+                  })
+                  losses[o.name] = tf.scalar(loss)
+                  gradients[o.name] = linearCombination(terms)
+                  finite[o.name] = own.finite[o.name]! && answers.every((a) => a.finite[k]!)
+                }
+                const reached = own.reached[o.name]!
+                if (checkZero.has(o.name) && (!reached || isAllZero(gradients[o.name]!))) zero.push({ objective: o.name, readsParameters: reached })
+              })
+              return { losses, gradients, finite, zero }
+            })
+            release()
+            return combined
+          }),
+        )
+      })
+
+    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient | GradientWorkerError> =>
       Effect.suspend(() => {
         const begin = performance.now()
-        const { losses, gradients, finite } = gradientsAt()
+        const checkZero = zeroPolicy === "ignore" ? new Set<string>() : t === 1 ? new Set(rule.objectives) : t === 2 ? zeroSuspects : new Set<string>()
+        const gradients = pool === undefined ? Effect.sync(() => gradientsAt(checkZero)) : parallelGradientsAt(pool, t, checkZero)
+        return Effect.flatMap(gradients, (computed) => afterGradients(t, begin, computed))
+      })
+
+    /** The rest of step `t` once its gradients are computed: checks, the rule's direction, the update. */
+    const afterGradients = (t: number, begin: number, computed: StepGradients): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> =>
+      Effect.suspend((): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> => {
+        const { losses, gradients, finite, zero: zeroAll } = computed
         const lossValues = tf.tidy(() => tf.stack(objectives.map((o) => losses[o.name]!)).dataSync())
         const lossRecord: Record<string, number> = {}
         objectives.forEach((o, i) => (lossRecord[o.name] = lossValues[i]!))
@@ -267,12 +443,24 @@ const openSession = (
           completed = t
           return Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: true, elapsedMs: performance.now() - begin })
         }
+        if (t === 1 && spec.steps > 1) zeroSuspects = new Set(zeroAll.filter((z) => z.readsParameters).map((z) => z.objective))
+        const zero = t === 1 && spec.steps > 1 ? zeroAll.filter((z) => !z.readsParameters) : zeroAll
+        const firstZero = zero[0]
+        if (firstZero !== undefined && zeroPolicy === "fail") {
+          release()
+          return Effect.fail(new ZeroGradient({ ...firstZero, step: t }))
+        }
         const next = combineAndApply(rule, optimizer, layout, variables, gradients, ruleState, optimizerState, lossRecord)
         release()
         ruleState = next.ruleState
         optimizerState = next.optimizerState
         completed = t
-        return Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: false, elapsedMs: performance.now() - begin })
+        const event = Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: false, elapsedMs: performance.now() - begin })
+        if (zero.length === 0) return event
+        return Effect.zipRight(
+          Effect.forEach(zero, (z) => Effect.logWarning(zeroGradientMessage(z.objective, t, z.readsParameters)), { discard: true }),
+          event,
+        )
       })
 
     const snapshot = (): Either.Either<CheckpointContents, CheckpointError> =>
@@ -307,7 +495,7 @@ const openSession = (
       }
     }
 
-    return Effect.succeed<Session>({ step, completedSteps: () => completed, snapshot, finish, dispose })
+    return Effect.succeed<Session>({ step, completedSteps: () => completed, snapshot, finish, handOver, dispose })
   })
 
 /**
@@ -341,11 +529,11 @@ export const combineAndApply = (
  * gradient, which is its exact gradient. (`tf.valueAndGrads` would throw instead, and
  * `tf.variableGrads` leaves such variables out, or throws when the loss reaches none of them.)
  */
-const lossAndGradients = (
+export const lossAndGradients = (
   loss: () => Scalar,
   variables: Readonly<Record<string, Variable>>,
   names: ReadonlyArray<string>,
-): { readonly value: Scalar; readonly grads: ReadonlyArray<Tensor> } => {
+): { readonly value: Scalar; readonly grads: ReadonlyArray<Tensor>; readonly reached: boolean } => {
   const list = names.map((n) => variables[n]!)
   let value: Scalar
   let found: Record<string, Tensor>
@@ -358,11 +546,39 @@ const lossAndGradients = (
     value = loss()
     found = {}
   }
-  return { value, grads: list.map((v) => found[v.name] ?? tf.zerosLike(v)) }
+  return { value, grads: list.map((v) => found[v.name] ?? tf.zerosLike(v)), reached: Object.keys(found).length > 0 }
 }
 
 /** Longest stretch of training, in milliseconds, between two turns of the event loop. */
 const eventLoopInterval = 25
+
+/** tfjs engine names → the names `activateBackend` takes (a worker activates the training thread's backend). */
+const backendOfEngine: Readonly<Record<string, string>> = { tensorflow: "node", wasm: "wasm", cpu: "cpu" }
+
+/**
+ * Start the gradient workers of a data-parallel run (none for `workers` undefined or 1). A
+ * mini-batch smaller than the number of shares would leave a share empty: refused.
+ */
+const openGradientWorkers = (
+  spec: Spec,
+  rule: UpdateRule<any>,
+  workers: GradientWorkers | undefined,
+): Effect.Effect<WorkerPool | undefined, GradientWorkerError, Scope.Scope> => {
+  if (workers === undefined) return Effect.succeed(undefined)
+  const refuse = (reason: string) => Effect.fail(new GradientWorkerError({ worker: 0, step: undefined, objective: undefined, reason }))
+  if (!(Number.isInteger(workers.parts) && workers.parts >= 1)) return refuse(`the number of workers must be a positive integer, got ${workers.parts}`)
+  if (workers.parts === 1) return Effect.succeed(undefined)
+  if (spec.batchSize < workers.parts) return refuse(`batch size ${spec.batchSize} cannot be split into ${workers.parts} shares`)
+  const declared = new Map(objectivesOf(spec.structure).map((o) => [o.name, o]))
+  const objectives = rule.objectives.flatMap((name) => declared.get(name) ?? [])
+  const engine = tf.getBackend()
+  return workers.open({
+    backend: backendOfEngine[engine] ?? engine,
+    objectives: objectives.map((o) => o.name),
+    sourceOf: sourceSlots(objectives).sourceOf,
+    layout: layoutOf(spec.parameters),
+  })
+}
 
 /** Write the session's current state to the configured checkpoint file. */
 const checkpointNow = (session: Session, settings: CheckpointSettings): Effect.Effect<CheckpointEvent, CheckpointError> =>
@@ -382,7 +598,7 @@ export const trainingEvents = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions = {},
-): Stream.Stream<TrainingEvent, NonFiniteGradient | MissingObjective | CheckpointError> =>
+): Stream.Stream<TrainingEvent, TrainingError> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
       const settings = options.checkpoint
@@ -392,7 +608,8 @@ export const trainingEvents = (
       const resume =
         options.resumeFrom === undefined ? undefined : { path: options.resumeFrom, contents: yield* readCheckpoint(options.resumeFrom) }
       let lastWritten = resume?.contents.step ?? -1
-      const session = yield* Effect.acquireRelease(openSession(spec, rule, options, resume), (s, exit) =>
+      const pool = yield* openGradientWorkers(spec, rule, options.workers)
+      const session = yield* Effect.acquireRelease(openSession(spec, rule, options, resume, pool), (s, exit) =>
         Effect.zipRight(
           settings !== undefined && Exit.isInterrupted(exit) && s.completedSteps() !== lastWritten
             ? checkpointNow(s, settings).pipe(
@@ -404,7 +621,7 @@ export const trainingEvents = (
         ),
       )
       const due = (t: number) => settings !== undefined && (t % settings.every === 0 || t === spec.steps)
-      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | CheckpointError> =>
+      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | ZeroGradient | CheckpointError | GradientWorkerError> =>
         Effect.flatMap(session.step(t), (event) =>
           due(t) && settings !== undefined
             ? Effect.map(checkpointNow(session, settings), (written) => {
@@ -431,21 +648,106 @@ export const trainingEvents = (
       const steps = first > spec.steps ? Stream.empty : Stream.range(first, spec.steps)
       return Stream.concat(
         Stream.mapConcat(Stream.mapEffect(steps, (t) => Effect.zipLeft(runStep(t), eventLoopTurn)), (events) => events),
-        Stream.fromEffect(Effect.sync((): TrainingEvent => ({ _tag: "Finished", summary: session.finish() }))),
+        Stream.fromEffect(
+          Effect.sync((): TrainingEvent => {
+            const summary = session.finish()
+            return options.keepParameters === true ? { _tag: "Finished", summary, parameters: session.handOver() } : { _tag: "Finished", summary }
+          }),
+        ),
       )
     }),
   )
 
-/** Train to the end and return the summary. */
-export const train = (
-  spec: Spec,
-  rule: UpdateRule<any>,
-  options: TrainingOptions = {},
-): Effect.Effect<TrainingSummary, NonFiniteGradient | MissingObjective | CheckpointError> =>
-  trainingEvents(spec, rule, options).pipe(
+/** Everything a run can fail with, once it has a spec and an update rule. */
+export type TrainingError = NonFiniteGradient | ZeroGradient | MissingObjective | CheckpointError | GradientWorkerError
+
+/**
+ * A finished run: its {@link TrainingSummary} and the trained parameters.
+ *
+ * **The caller owns `parameters`** and must dispose them (`tf.dispose(Object.values(result.parameters))`)
+ * — except parameters the spec declared as existing variables (`fromVariable`, `fromModel`): those
+ * are the caller's own variables, trained in place, and stay where they were.
+ */
+export interface TrainingResult<P extends string = string> extends TrainingSummary {
+  /** Every declared parameter's trained value, by name (the training loop's own `tf.Variable`s, not copies). */
+  readonly parameters: Params<P>
+}
+
+/**
+ * Dispose the parameters `result` owns — all but those `spec` declared as existing variables —
+ * and return the summary alone, for callers that want only the numbers.
+ */
+export const releaseParameters = (spec: SpecInput, result: TrainingResult): TrainingSummary => {
+  const { parameters, ...summary } = result
+  tf.dispose(Object.keys(parameters).filter((name) => spec.parameters[name] === undefined || !isBound(spec.parameters[name]!)).map((name) => parameters[name]!))
+  return summary
+}
+
+/** Options of a one-call run ({@link train} with a method). */
+export interface TrainOptions extends TrainingOptions {
+  /** Where a method given by name is looked up (default: the built-in interpreters). */
+  readonly registry?: InterpreterRegistry
+}
+
+const trainWithRule = (spec: Spec, rule: UpdateRule<any>, options: TrainingOptions): Effect.Effect<TrainingResult, TrainingError> =>
+  trainingEvents(spec, rule, { ...options, keepParameters: true }).pipe(
     Stream.runLast,
     Effect.map((last) => {
-      if (last._tag === "Some" && last.value._tag === "Finished") return last.value.summary
+      if (last._tag === "Some" && last.value._tag === "Finished" && last.value.parameters !== undefined) {
+        return { ...last.value.summary, parameters: last.value.parameters }
+      }
       throw new Error("unreachable: a training stream always ends with a Finished event")
     }),
   )
+
+const isUpdateRule = (how: UpdateRule<any> | MethodLike): how is UpdateRule<any> => typeof how === "object" && "step" in how
+
+/**
+ * Train `spec` with an update rule already lowered from its structure (the three-step path:
+ * `decodeOptions` → `lower` → `train`). Returns the summary and the trained parameters, which the
+ * caller owns (see {@link TrainingResult}).
+ */
+export function train<P extends string>(
+  spec: Spec<P>,
+  rule: UpdateRule<any>,
+  options?: TrainingOptions,
+): Effect.Effect<TrainingResult<P>, TrainingError>
+/**
+ * Train a declared problem with a method in one call: `train(spec, method(bloop, { rho: 0.01 }))`,
+ * `train(spec, "pcgrad")` or `train(spec, bloop)`. The spec (or a {@link SpecInput}, checked with
+ * `makeSpec`) gives the seed once, for both the data and the method. Returns the summary and the
+ * trained parameters, which the caller owns (see {@link TrainingResult}).
+ */
+export function train<D extends ParameterDeclarations>(
+  spec: SpecInput<D>,
+  method: MethodLike,
+  options?: TrainOptions,
+): Effect.Effect<TrainingResult<ParameterNames<D>>, TrainingError | SpecError | LoweringError>
+export function train(
+  spec: SpecInput,
+  how: UpdateRule<any> | MethodLike,
+  options: TrainOptions = {},
+): Effect.Effect<TrainingResult, TrainingError | SpecError | LoweringError> {
+  if (isUpdateRule(how)) return trainWithRule(spec as Spec, how, options)
+  return Effect.gen(function* () {
+    const checked = yield* makeSpec(spec)
+    const rule = yield* lowerMethod(how, checked.structure, { seed: checked.seed }, options.registry)
+    return yield* trainWithRule(checked, rule, options)
+  })
+}
+
+/**
+ * {@link train} for code that does not use Effect, in one line:
+ * `const result = await trainPromise(spec, method(bloop, { rho: 0.01 }))`. The promise rejects with
+ * the typed error itself (a `SpecError`, `Unsupported`, `NonFiniteGradient`, ... — each an `Error`
+ * with a readable message and a `_tag`). The caller owns `result.parameters` (see {@link TrainingResult}).
+ */
+export const trainPromise = <D extends ParameterDeclarations>(
+  spec: SpecInput<D>,
+  how: MethodLike,
+  options?: TrainOptions,
+): Promise<TrainingResult<ParameterNames<D>>> =>
+  Effect.runPromise(Effect.either(train(spec, how, options))).then((result) => {
+    if (Either.isLeft(result)) throw result.left
+    return result.right
+  })

@@ -3,6 +3,11 @@ import { readFileSync } from "node:fs"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
 
+const run = async (file: string) => {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", file])
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as unknown
+}
+
 describe("the README example", () => {
   const example = readFileSync("examples/readme.ts", "utf8")
 
@@ -10,10 +15,25 @@ describe("the README example", () => {
     expect(readFileSync("README.md", "utf8")).toContain(example)
   })
 
-  it("runs and reaches the main optimum", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "examples/readme.ts"])
-    const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as { finalLosses: { fit: number; prior: number } }
+  it("runs, reaches the main optimum, and hands back the trained weights", async () => {
+    const summary = (await run("examples/readme.ts")) as { finalLosses: { fit: number; prior: number }; norm: number }
     expect(summary.finalLosses.fit).toBeLessThan(1e-2)
     expect(summary.finalLosses.prior).toBeGreaterThan(0)
+    // prior = ½/256·‖w‖², so the returned weights are the ones the final loss was measured on.
+    expect(summary.norm).toBeCloseTo(Math.sqrt((summary.finalLosses.prior * 256) / 0.5), 3)
+  })
+})
+
+describe("the README's tfjs-layers example (examples/model.ts)", () => {
+  const example = readFileSync("examples/model.ts", "utf8")
+
+  it("is shown verbatim in the README", () => {
+    expect(readFileSync("README.md", "utf8")).toContain(example)
+  })
+
+  it("trains the model itself: its own predictions improve, and match the run's final loss", async () => {
+    const out = (await run("examples/model.ts")) as { before: number; after: number; finalLosses: { fit: number } }
+    expect(out.after).toBeLessThan(out.before / 4)
+    expect(out.after).toBeCloseTo(out.finalLosses.fit, 6)
   })
 })

@@ -18,7 +18,7 @@ import { objectivesOf } from "../../src/dsl/structure.ts"
 import { builtinInterpreters } from "../../src/interpreters/builtins.ts"
 import { lookup } from "../../src/interpreters/registry.ts"
 import { acquireResolvedSpec, resolveSpecJson, resolveSpecValue } from "../../src/problems/resolveSpec.ts"
-import { fullDataLoss, train } from "../../src/training/train.ts"
+import { fullDataLoss, releaseParameters, train } from "../../src/training/train.ts"
 
 beforeAll(async () => {
   await Effect.runPromise(activateBackend("cpu"))
@@ -129,7 +129,7 @@ describe("decoding JSON specs: one message naming the place and the problem", ()
       "an extra top-level property",
       withFields({ learningRate: 0.1 }),
       "learningRate",
-      "unexpected field; allowed fields here: problem, structure, method, optimizer, steps, batchSize, seed, nonFinite",
+      "unexpected field; allowed fields here: problem, structure, method, optimizer, steps, batchSize, seed, nonFinite, workers",
     ],
     [
       "a missing learning rate",
@@ -244,6 +244,7 @@ const documentArb: fc.Arbitrary<SpecDocument> = fc.record({
   batchSize: positiveInteger,
   seed: fc.maxSafeInteger(),
   nonFinite: fc.constantFrom("fail" as const, "skip" as const),
+  workers: fc.integer({ min: 1, max: 64 }),
 })
 
 /** JSON has no −0: the text round trip is stated on documents written with +0. */
@@ -433,7 +434,7 @@ const trainSteps = (document: SpecDocument, steps: number) =>
       const zeros = Object.fromEntries(Object.entries(spec.parameters).map(([n, p]) => [n, tf.zeros([...p.shape])]))
       const initial = Object.fromEntries(Object.values(problem.objectives).map((o) => [o.name, fullDataLoss(o, zeros)]))
       tf.dispose(Object.values(zeros))
-      const summary = yield* train(spec, rule)
+      const summary = releaseParameters(spec, yield* train(spec, rule))
       return { summary, initial }
     }),
   )

@@ -13,7 +13,7 @@ import { constrain, hierarchy, prioritize, sum } from "../../src/dsl/structure.t
 import { dynamicBarrier } from "../../src/interpreters/dynamicBarrier.ts"
 import { MissingLosses } from "../../src/interpreters/interpreter.ts"
 import { primalDual } from "../../src/interpreters/primalDual.ts"
-import { train } from "../../src/training/train.ts"
+import { releaseParameters, train } from "../../src/training/train.ts"
 import type { Interpreter } from "../../src/interpreters/interpreter.ts"
 import { useCpuBackend } from "../support/cpuBackend.ts"
 
@@ -38,7 +38,7 @@ const solve = (interpreter: Interpreter<any>, rawOptions: unknown, steps: number
     const spec = yield* makeSpec({ parameters: { w: { shape: [2], init: { kind: "zeros" } } }, structure, optimizer: sgd({ learningRate: 0.05 }), steps, batchSize: 1 })
     const options = yield* interpreter.decodeOptions(rawOptions)
     const rule = yield* interpreter.lower(structure, options, { seed: 0 })
-    const summary = yield* train(spec, rule)
+    const summary = releaseParameters(spec, yield* train(spec, rule))
     dispose()
     return summary.finalLosses
   })

@@ -64,15 +64,19 @@ describe("leak-freedom", () => {
     const f = objective("f", (p) => tf.mul(0.5, tf.sum(tf.square(tf.sub(p.w!, target)))))
     const q = objective("q", (p) => tf.mul(0.5, tf.sum(tf.square(p.w!))))
     const before = tf.memory().numTensors
-    await Effect.runPromise(
+    const result = await Effect.runPromise(
       Effect.gen(function* () {
         const structure = sum(f, constrain(q, { atMost: 0.5 }))
         const spec = yield* makeSpec({ parameters: { w: { shape: [2], init: { kind: "zeros" } } }, structure, optimizer: sgd({ learningRate: 0.05 }), steps: 20, batchSize: 1 })
         const interpreter = builtinInterpreters.get("primal-dual")!
         const rule = yield* interpreter.lower(structure, yield* interpreter.decodeOptions({}), { seed: 0 })
-        yield* train(spec, rule)
+        return yield* train(spec, rule)
       }),
     )
+    // Exactly the returned parameter is alive (the caller owns it); nothing else.
+    expect(tf.memory().numTensors - before).toBe(1)
+    expect(result.parameters.w!.isDisposed).toBe(false)
+    result.parameters.w!.dispose()
     expect(tf.memory().numTensors - before).toBe(0)
     target.dispose()
   })

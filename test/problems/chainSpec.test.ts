@@ -10,7 +10,7 @@ import type { Interpreter } from "../../src/interpreters/interpreter.ts"
 import { lookup } from "../../src/interpreters/registry.ts"
 import { clipByGlobalNorm } from "../../src/interpreters/transforms.ts"
 import { acquireResolvedSpec } from "../../src/problems/resolveSpec.ts"
-import { train } from "../../src/training/train.ts"
+import { releaseParameters, train } from "../../src/training/train.ts"
 import { useCpuBackend } from "../support/cpuBackend.ts"
 
 useCpuBackend()
@@ -24,7 +24,7 @@ const trainWith = (document: SpecDocument, steps: number, interpreter: Interpret
       const { spec } = yield* acquireResolvedSpec({ ...document, steps })
       const decoded = yield* interpreter.decodeOptions(options)
       const rule = yield* interpreter.lower(spec.structure, decoded, { seed: spec.seed })
-      return yield* train(spec, rule)
+      return releaseParameters(spec, yield* train(spec, rule))
     }),
   )
 

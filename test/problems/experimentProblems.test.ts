@@ -9,7 +9,7 @@ import { jointProblem, multiTaskProblem, overlaidStyle } from "../../src/problem
 import { generateGlyphs, pixels } from "../../src/problems/glyphs.ts"
 import { irisProblem } from "../../src/problems/iris.ts"
 import type { Problem } from "../../src/dsl/problem.ts"
-import { train } from "../../src/training/train.ts"
+import { releaseParameters, train } from "../../src/training/train.ts"
 
 beforeAll(async () => {
   await Effect.runPromise(selectBackend("wasm"))
@@ -59,8 +59,8 @@ describe("experiment problems", () => {
       }),
     )
     const rule = await Effect.runPromise(bloop.lower(spec.structure, { ema: true, rho: 0.01, perBlock: false }, { seed: 2 }))
-    const untrained = await Effect.runPromise(train({ ...spec, steps: 1 }, rule, { evaluations: problem.evaluations }))
-    const trained = await Effect.runPromise(train(spec, rule, { evaluations: problem.evaluations }))
+    const untrained = releaseParameters(spec, await Effect.runPromise(train({ ...spec, steps: 1 }, rule, { evaluations: problem.evaluations })))
+    const trained = releaseParameters(spec, await Effect.runPromise(train(spec, rule, { evaluations: problem.evaluations })))
     expect(trained.finalLosses[main]!).toBeLessThan(untrained.finalLosses[main]!)
     for (const e of problem.evaluations) expect(Number.isFinite(trained.evaluations[e.name]!)).toBe(true)
     problem.dispose()

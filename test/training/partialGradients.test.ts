@@ -28,10 +28,13 @@ describe("objectives that do not reach every parameter", () => {
     const interpreter = builtinInterpreters.get("weighted-sum")!
     const rule = await Effect.runPromise(interpreter.lower(spec.structure, {}, { seed: 0 }))
     const before = tf.memory().numTensors
-    const summary = await Effect.runPromise(train(spec, rule))
+    const summary = await Effect.runPromise(train(spec, rule, { zeroGradient: "ignore" }))
     // f = ½·2·(1 − 0.875)² = 0.015625; the constant stays 3.
     expect(summary.finalLosses["only-a"]).toBeCloseTo(0.015625, 6)
     expect(summary.finalLosses.constant).toBe(3)
+    expect(Array.from(summary.parameters.a!.dataSync())).toEqual([0.875, 0.875])
+    expect(Array.from(summary.parameters.b!.dataSync())).toEqual([2, 2, 2])
+    tf.dispose(Object.values(summary.parameters))
     expect(tf.memory().numTensors).toBe(before)
   })
 })

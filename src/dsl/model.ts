@@ -1,0 +1,27 @@
+/**
+ * Parameters that already exist: a caller's own `tf.Variable`s, or the trainable weights of a
+ * tfjs-layers model. Declared this way, a parameter *is* the variable: the training loop computes
+ * gradients with respect to it, updates it in place, and never disposes it. A loss that calls
+ * `model.apply(x)` or `model.predict(x)` therefore reads exactly the parameters being trained, and
+ * after training the model holds the trained weights (`model.save(...)` saves them).
+ */
+import type { tf, Variable } from "../core/tf.ts"
+import type { ParameterDeclaration } from "./spec.ts"
+
+/** Declare `variable` as a parameter: trained in place from its current value, left to its owner. */
+export const fromVariable = (variable: Variable): ParameterDeclaration => ({
+  shape: [...variable.shape],
+  init: { kind: "variable", variable },
+})
+
+/**
+ * The model's trainable weights as parameters, by weight name (e.g. `dense_Dense1/kernel`). Layers
+ * marked `trainable = false` are left out, as `model.fit` leaves them. Weight constraints
+ * (`kernelConstraint`, ...) are not applied by scalpel's optimizers.
+ */
+export const fromModel = (model: tf.LayersModel): { readonly [name: string]: ParameterDeclaration } =>
+  Object.fromEntries(
+    // LayerVariable.read() is typed as a Tensor but returns the layer's own tf.Variable, the
+    // one its `call` reads; makeSpec checks that it is one.
+    model.trainableWeights.map((weight) => [weight.name, fromVariable(weight.read() as Variable)] as const),
+  )
