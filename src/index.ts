@@ -58,3 +58,4 @@ export {
 export * from "./problems/catalogue.ts"
 export * from "./problems/resolveSpec.ts"
 export * from "./training/train.ts"
+export * from "./training/weights.ts"

@@ -1,8 +1,13 @@
-/** `scalpel run SPEC.json`: train one JSON spec, with progress, events and a summary on disk. */
+/**
+ * `scalpel run SPEC.json`: train one JSON spec, with progress, events, a summary, the final
+ * weights (docs/models.md) and a copy of the resolved spec on disk.
+ */
 import { mkdir, writeFile, appendFile } from "node:fs/promises"
 import { basename, join } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Option, Stream } from "effect"
+import { Console, Effect, Either, Option, Stream } from "effect"
+import { tf } from "../core/tf.ts"
+import { formatSpecDocument, parseSpecDocument } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
 import { formatNumber, formatTable } from "../experiments/table.ts"
@@ -10,6 +15,7 @@ import { builtinInterpreters } from "../interpreters/builtins.ts"
 import { lookup } from "../interpreters/registry.ts"
 import { resolveSpecJson } from "../problems/resolveSpec.ts"
 import { trainingEvents, type TrainingSummary } from "../training/train.ts"
+import { writeWeights } from "../training/weightsFile.ts"
 import { backendOption, withBackend } from "./backendOption.ts"
 import { checkpointFlags, checkpointTrainingOptions } from "./checkpointOptions.ts"
 import { progressReporter } from "./progress.ts"
@@ -46,6 +52,12 @@ export const runCommand = Command.make("run", { spec, out: outOption, backend: b
           const eventsPath = join(folder, "events.jsonl")
           yield* attempt(folder, () => mkdir(folder, { recursive: true }))
           yield* attempt(eventsPath, () => writeFile(eventsPath, ""))
+          // The spec as it was resolved: every default written out (it parsed, or resolving would have failed).
+          const resolvedSpecPath = join(folder, "spec.json")
+          yield* Either.match(parseSpecDocument(text), {
+            onLeft: () => Effect.void,
+            onRight: (document) => attempt(resolvedSpecPath, () => writeFile(resolvedSpecPath, `${formatSpecDocument(document)}\n`)),
+          })
           yield* Console.log(`${resolved.problem.description}\nmethod: ${rule.name}, ${resolved.spec.steps} steps, writing to ${folder}`)
           const report = progressReporter(resolved.spec.steps, process.stderr.isTTY === true)
           let pending: Array<string> = []
@@ -54,7 +66,11 @@ export const runCommand = Command.make("run", { spec, out: outOption, backend: b
             pending = []
             return lines === "" ? Promise.resolve() : appendFile(eventsPath, lines)
           })
-          const last = yield* trainingEvents(resolved.spec, rule, { evaluations: resolved.problem.evaluations, ...checkpointTrainingOptions(flags) }).pipe(
+          const last = yield* trainingEvents(resolved.spec, rule, {
+            evaluations: resolved.problem.evaluations,
+            keepParameters: true,
+            ...checkpointTrainingOptions(flags),
+          }).pipe(
             Stream.tap((event) =>
               event._tag === "Step"
                 ? Effect.zipRight(
@@ -65,15 +81,21 @@ export const runCommand = Command.make("run", { spec, out: outOption, backend: b
             ),
             Stream.runLast,
           )
+          const finished = Option.isSome(last) && last.value._tag === "Finished" ? last.value : undefined
+          const trained = finished?.parameters ?? {}
+          yield* writeWeights(folder, trained).pipe(
+            Effect.when(() => finished !== undefined),
+            Effect.ensuring(Effect.sync(() => tf.dispose(Object.values(trained)))),
+          )
           yield* flush
-          if (Option.isNone(last) || last.value._tag !== "Finished") return
-          const summary = last.value.summary
+          if (finished === undefined) return
+          const summary = finished.summary
           const summaryPath = join(folder, "summary.json")
           yield* attempt(summaryPath, () => writeFile(summaryPath, JSON.stringify({ spec, method: resolved.method, summary }, null, 2) + "\n"))
           yield* Console.log(`\n${formatTable(["objective", "measured on", "final value"], summaryRows(summary))}`)
-          yield* Console.log(`\n${summary.steps} steps in ${(summary.wallTimeMs / 1000).toFixed(1)} s on ${summary.backend}; events and summary in ${folder}`)
+          yield* Console.log(`\n${summary.steps} steps in ${(summary.wallTimeMs / 1000).toFixed(1)} s on ${summary.backend}; events, summary, weights and spec in ${folder}`)
         }),
       )
     }),
   ),
-).pipe(Command.withDescription("Train a JSON spec; writes step events (JSON lines) and a final summary to an output folder."))
+).pipe(Command.withDescription("Train a JSON spec; writes step events (JSON lines), a final summary, the final weights (weights.json + weights.bin) and the resolved spec (spec.json) to an output folder."))

@@ -5,3 +5,4 @@
  * so that it also runs in browsers.
  */
 export { readCheckpoint, writeCheckpoint } from "../training/checkpoint.ts"
+export { readWeights, writeWeights } from "../training/weightsFile.ts"
