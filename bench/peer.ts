@@ -16,12 +16,15 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { readFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import { Effect } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
 import { activateBackend } from "../src/core/backend.ts"
-import { makeBloopSpec, makeData, runSession } from "./step.ts"
+import { tf } from "../src/core/tf.ts"
+import { gradientWorkers } from "../src/training/parallel/workerPool.ts"
+import { type TrainingEvent, trainingEvents } from "../src/training/train.ts"
+import { lowerBloop, referenceSpec } from "./step.ts"
 import { median, ms, table } from "./timing.ts"
 
-export const description = "the reference Bloop step: scalpel (wasm) against PyTorch on 1 and 2 threads"
+export const description = "the reference Bloop step: scalpel (wasm, 1 and 2 workers) against PyTorch on 1 and 2 threads"
 
 const script = fileURLToPath(new URL("./peer_step.py", import.meta.url))
 const pythonCandidates = ["/usr/bin/python3", "python3"]
@@ -62,6 +65,37 @@ const startPeer = (python: string) => {
   }
 }
 
+/** Multiply-adds of one forward and backward pass of the MLP (three products per layer), as FLOPs. */
+const stepFlops = (): number => {
+  const widths = [784, 1024, 1024, 10]
+  let perExample = 0
+  for (let i = 1; i < widths.length; i++) perExample += widths[i - 1]! * widths[i]!
+  return 3 * 2 * 256 * perExample
+}
+
+/** Single-thread GEMM rate (FLOP/s) of the wasm backend on the step's largest product shape. */
+const gemmRate = (): number => {
+  const a = tf.randomNormal([256, 1024]), b = tf.randomNormal([1024, 1024])
+  const once = () => {
+    const start = performance.now()
+    const c = tf.matMul(a, b)
+    c.dataSync()
+    c.dispose()
+    return performance.now() - start
+  }
+  once()
+  const ms = median(Array.from({ length: 5 }, once))
+  tf.dispose([a, b])
+  return (2 * 256 * 1024 * 1024) / (ms / 1000)
+}
+
+/** Pull the next Step event's time from a training stream's pull. */
+const nextStep = (pull: Effect.Effect<Chunk.Chunk<TrainingEvent>, Option.Option<unknown>>): Effect.Effect<number> =>
+  Effect.flatMap(Effect.orDie(pull), (chunk) => {
+    const step = Chunk.findFirst(chunk, (e) => e._tag === "Step")
+    return Option.isSome(step) && step.value._tag === "Step" ? Effect.succeed(step.value.elapsedMs) : nextStep(pull)
+  })
+
 export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const python = findPython()
   if (python === undefined) {
@@ -69,36 +103,63 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     return
   }
   const rounds = args.includes("--quick") ? 4 : 11
+  const workers = 2
   const peer = startPeer(python)
   try {
     console.log(`PyTorch: ${await peer.info()}\nBLAS (libblas.so.3): ${blasInUse()}; cores: ${cpuCount()}`)
-    // Warm-up: two PyTorch steps per thread count, not recorded.
-    for (const threads of [1, 2, 1, 2]) await peer.step(threads)
+    for (const threads of [1, 2, 1, 2]) await peer.step(threads) // warm-up, not recorded
     await Effect.runPromise(activateBackend("wasm"))
-    const data = makeData()
-    const samples = { scalpel: [] as Array<number>, torch1: [] as Array<number>, torch2: [] as Array<number> }
-    // Session step 1 is a warm-up (first kernel calls allocate XNNPACK operators).
-    await runSession(makeBloopSpec(data.source, rounds + 1), async (step, elapsedMs) => {
-      if (step === 1) return
-      samples.scalpel.push(elapsedMs)
-      // Alternate which thread count goes first, so neither always follows the session step.
-      const order = step % 2 === 0 ? [1, 2] : [2, 1]
-      for (const threads of order) (threads === 1 ? samples.torch1 : samples.torch2).push(await peer.step(threads))
-    })
-    data.dispose()
-    const scalpel = median(samples.scalpel), torch1 = median(samples.torch1), torch2 = median(samples.torch2)
+    const rate = gemmRate()
+    const samples: Record<string, Array<number>> = { one: [], many: [], torch1: [], torch2: [], gemm: [rate] }
+    const steps = rounds + 1
+    const oneSpec = referenceSpec(steps)
+    const manySpec = referenceSpec(steps)
+    const recipe = { module: new URL("./step.ts", import.meta.url).href, export: "referenceSpec", argument: steps }
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const one = yield* Stream.toPull(trainingEvents(oneSpec, lowerBloop(oneSpec)))
+          const many = yield* Stream.toPull(trainingEvents(manySpec, lowerBloop(manySpec), { workers: gradientWorkers(workers, recipe) }))
+          // Step 1 of each is a warm-up (first kernel calls allocate XNNPACK operators). Then each
+          // round runs one step of every variant, in an order that alternates between rounds.
+          yield* nextStep(one)
+          yield* nextStep(many)
+          for (let round = 0; round < rounds; round++) {
+            const variants: Array<() => Effect.Effect<void>> = [
+              () => Effect.map(nextStep(one), (t) => void samples.one!.push(t)),
+              () => Effect.map(nextStep(many), (t) => void samples.many!.push(t)),
+              () => Effect.promise(async () => void samples.torch1!.push(await peer.step(1))),
+              () => Effect.promise(async () => void samples.torch2!.push(await peer.step(2))),
+            ]
+            const order = round % 2 === 0 ? variants : [...variants].reverse()
+            for (const variant of order) yield* variant()
+            samples.gemm!.push(gemmRate())
+          }
+        }),
+      ),
+    )
+    const one = median(samples.one!), many = median(samples.many!), torch1 = median(samples.torch1!), torch2 = median(samples.torch2!)
+    const gemm = median(samples.gemm!)
+    const efficiency = stepFlops() / (many / 1000) / (workers * gemm)
     console.log(
       table(
-        ["variant", "step ms (median)", "n", "scalpel / this"],
+        ["variant", "step ms (median)", "n", "scalpel 2 workers / this"],
         [
-          ["scalpel session, wasm, 1 worker", ms(scalpel), String(samples.scalpel.length), "1.00"],
-          ["PyTorch, 1 thread", ms(torch1), String(samples.torch1.length), (scalpel / torch1).toFixed(2)],
-          ["PyTorch, 2 threads", ms(torch2), String(samples.torch2.length), (scalpel / torch2).toFixed(2)],
+          ["scalpel session, wasm, 1 worker", ms(one), String(samples.one!.length), (many / one).toFixed(2)],
+          [`scalpel session, wasm, ${workers} workers`, ms(many), String(samples.many!.length), "1.00"],
+          ["PyTorch, 1 thread", ms(torch1), String(samples.torch1!.length), (many / torch1).toFixed(2)],
+          ["PyTorch, 2 threads", ms(torch2), String(samples.torch2!.length), (many / torch2).toFixed(2)],
         ],
       ),
     )
-    console.log(`\nscalpel (1 worker) / PyTorch (1 thread) = ${(scalpel / torch1).toFixed(2)} (issue #15 target with two workers: ≤ 1.5)`)
-    console.log(`samples (ms): scalpel [${samples.scalpel.map(ms).join(", ")}]; torch1 [${samples.torch1.map(ms).join(", ")}]; torch2 [${samples.torch2.map(ms).join(", ")}]`)
+    console.log(`\nscalpel (${workers} workers) / PyTorch (1 thread) = ${(many / torch1).toFixed(2)} (target ≤ 1.5); / PyTorch (2 threads) = ${(many / torch2).toFixed(2)}`)
+    console.log(`scalpel 1 worker / PyTorch 1 thread = ${(one / torch1).toFixed(2)}; speed-up from ${workers} workers = ${(one / many).toFixed(2)}`)
+    console.log(
+      `single-thread wasm GEMM (256×1024·1024×1024, median of ${samples.gemm!.length}): ${(gemm / 1e9).toFixed(1)} GFLOP/s; ` +
+        `step matmul throughput with ${workers} workers (${(stepFlops() / 1e9).toFixed(2)} GFLOP per step / step time) = ` +
+        `${((100 * efficiency)).toFixed(0)} % of ${workers} × that rate (target ≥ 70 %; counts the whole step as matmul time, so a lower bound)`,
+    )
+    console.log(`samples (ms): 1 worker [${samples.one!.map(ms).join(", ")}]; ${workers} workers [${samples.many!.map(ms).join(", ")}]; torch1 [${samples.torch1!.map(ms).join(", ")}]; torch2 [${samples.torch2!.map(ms).join(", ")}]`)
   } finally {
     peer.stop()
   }

@@ -98,7 +98,13 @@ export const makeBloopSpec = (source: DataSource<Batch>, steps: number): Spec =>
     }),
   )
 
-const lowerBloop = (spec: Spec): UpdateRule<any> =>
+/**
+ * The reference spec on its own data, for gradient workers (`gradientWorkers(N, { module, export:
+ * "referenceSpec", argument: steps })`): the data are seeded, so every thread builds the same.
+ */
+export const referenceSpec = (steps: number): Spec => makeBloopSpec(makeData().source, steps)
+
+export const lowerBloop = (spec: Spec): UpdateRule<any> =>
   Effect.runSync(Effect.flatMap(bloop.decodeOptions({ rho }), (options) => bloop.lower(spec.structure, options, { seed: spec.seed })))
 
 /** Variant (a): what one writes with plain tfjs. Returns the step's and the combine part's times. */

@@ -19,6 +19,7 @@ import { writeWeights } from "../training/weightsFile.ts"
 import { backendOption, withBackend } from "./backendOption.ts"
 import { checkpointFlags, checkpointTrainingOptions } from "./checkpointOptions.ts"
 import { progressReporter } from "./progress.ts"
+import { workersOption, workersTrainingOptions } from "./workersOption.ts"
 
 /** `name-2026-01-31T12-00-00` from a spec path. */
 export const runName = (specPath: string, now = new Date()): string =>
@@ -38,7 +39,7 @@ const summaryRows = (summary: TrainingSummary) => [
   ...Object.entries(summary.evaluations).map(([name, value]) => [name, "evaluation", formatNumber(value)]),
 ]
 
-export const runCommand = Command.make("run", { spec, out: outOption, backend: backendOption, ...checkpointFlags }, ({ spec, out, backend, ...flags }) =>
+export const runCommand = Command.make("run", { spec, out: outOption, backend: backendOption, workers: workersOption, ...checkpointFlags }, ({ spec, out, backend, workers, ...flags }) =>
   withBackend(backend)(
     Effect.gen(function* () {
       const text = yield* readText(spec)
@@ -70,6 +71,7 @@ export const runCommand = Command.make("run", { spec, out: outOption, backend: b
             evaluations: resolved.problem.evaluations,
             keepParameters: true,
             ...checkpointTrainingOptions(flags),
+            ...workersTrainingOptions(workers, resolved),
           }).pipe(
             Stream.tap((event) =>
               event._tag === "Step"

@@ -74,3 +74,16 @@ export const hostKernel = (
   }
   return undefined
 }
+
+/**
+ * The values of a float32 tensor for reading only: a zero-copy view where the host holds them
+ * (`cpu`, `wasm`; valid until the next tensor allocation on wasm, which may move the memory),
+ * else a copy (`dataSync`). For copying a tensor's values elsewhere in one pass.
+ */
+export const hostValues = (tensor: tf.Tensor): Float32Array => {
+  if (hostAccess && tensor.dtype === "float32") {
+    const backend = tf.backend()
+    if (tf.getBackend() === "wasm" && isWasmBackend(backend)) return backend.typedArrayFromHeap(tensor)
+  }
+  return tensor.dataSync() as Float32Array
+}

@@ -183,6 +183,8 @@ export const SpecDocumentSchema = Schema.Struct({
   batchSize: PositiveInteger,
   seed: Schema.optionalWith(SafeInteger, { default: () => 0 }),
   nonFinite: Schema.optionalWith(Schema.Literal("fail", "skip"), { default: () => "fail" as const }),
+  /** Threads computing each step's gradients (data parallel; see `TrainingOptions.workers`). */
+  workers: Schema.optionalWith(PositiveInteger, { default: () => 1 }),
 }).annotations({ description: "a spec object" })
 
 /** A decoded spec document: every default filled in, every name still a name. */

@@ -23,6 +23,8 @@ export interface ResolvedSpec {
   readonly problem: Problem
   /** The interpreter's name and its options, still undecoded (`Interpreter.decodeOptions`). */
   readonly method: MethodReference
+  /** The decoded document it came from (what gradient workers rebuild the spec from). */
+  readonly document: SpecDocument
 }
 
 /** Replace each objective name in `document` by the problem's objective of that name. */
@@ -103,7 +105,7 @@ export const resolveSpecDocument = (
   Effect.flatMap(makeProblem(document, catalogue), (problem) =>
     Either.match(specFor(document, problem), {
       onLeft: (error) => Effect.zipRight(Effect.sync(problem.dispose), Effect.fail(error)),
-      onRight: (spec) => Effect.succeed({ spec, problem, method: document.method }),
+      onRight: (spec) => Effect.succeed({ spec, problem, method: document.method, document }),
     }),
   )
 

@@ -3,11 +3,13 @@
  * direction, apply it with the optimizer, and emit an event. Progress bars, logs, checkpoints and
  * reports consume the event stream; none of them lives in the loop.
  */
-import { Data, Effect, Either, Exit, Stream } from "effect"
+import { Data, Effect, Either, Exit, type Scope, Stream } from "effect"
 import { makeOptimizer, applyStep, disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
+import { hostValues } from "../core/hostKernels.ts"
 import { onNextMacrotask } from "../core/macrotask.ts"
 import { flattenChecked, layoutOf, type Layout } from "../core/paramVector.ts"
 import { sampleIndices, seedState } from "../core/random.ts"
+import { linearCombination } from "../core/vector.ts"
 import { tf, tidy, type Scalar, type Tensor, type Tensor1D, type Variable } from "../core/tf.ts"
 import type { DataSource, Objective, Params } from "../dsl/objective.ts"
 import type { SpecError } from "../dsl/errors.ts"
@@ -30,6 +32,8 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts"
 import { createVariables, isBound } from "./parameters.ts"
+import { GradientWorkerError, type GradientWorkers, type WorkerPool } from "./parallel/protocol.ts"
+import { shareOf, sourceSlots } from "./parallel/sources.ts"
 import { disposeReplaced } from "./tensors.ts"
 
 /** A gradient or loss was NaN or infinite and the spec's policy is `fail`. */
@@ -158,6 +162,14 @@ export interface TrainingOptions {
    * event's consumer then owns them). `train` always does.
    */
   readonly keepParameters?: boolean
+  /**
+   * Compute each step's gradients on several threads (Node: `gradientWorkers(N, recipe)` from
+   * `scalpel/node`): the mini-batch is split into N contiguous shares, computed at the same time,
+   * and combined weighted by their sizes, so gradients equal the one-thread gradients up to the
+   * order of float32 summation; a given N is bit-for-bit deterministic. Losses must be means over
+   * the batch's examples (as the full-data losses already assume).
+   */
+  readonly workers?: GradientWorkers
 }
 
 /**
@@ -178,7 +190,7 @@ export const fullDataLoss = (objective: Objective<any>, params: Params, chunk = 
 
 /** A live run: variables, states, and the imperative step the stream drives. */
 interface Session {
-  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient>
+  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient | GradientWorkerError>
   /** Steps completed so far (including those restored from a checkpoint). */
   readonly completedSteps: () => number
   /** The host copy of everything a checkpoint holds, at the last completed step. */
@@ -226,11 +238,22 @@ const resumeProblem = (
   return undefined
 }
 
+/** One step's losses, flat gradients and finiteness by objective, and the objectives found with an all-zero gradient. */
+type StepGradients = {
+  readonly losses: Record<string, Scalar>
+  readonly gradients: Record<string, Tensor1D>
+  readonly finite: Record<string, boolean>
+  readonly zero: Array<{ readonly objective: string; readonly readsParameters: boolean }>
+}
+
+const isAllZero = (flat: Tensor1D): boolean => tf.tidy(() => tf.all(tf.equal(flat, 0)).dataSync()[0] === 1)
+
 const openSession = (
   spec: Spec,
   rule: UpdateRule<any>,
   options: TrainingOptions,
   resume: { readonly path: string; readonly contents: CheckpointContents } | undefined,
+  pool: WorkerPool | undefined,
 ): Effect.Effect<Session, MissingObjective | CheckpointError> =>
   Effect.suspend((): Effect.Effect<Session, MissingObjective | CheckpointError> => {
     const declared = new Map(objectivesOf(spec.structure).map((o) => [o.name, o]))
@@ -294,14 +317,7 @@ const openSession = (
      * which have a gradient that is exactly zero everywhere (and whether their loss reached any
      * parameter).
      */
-    const gradientsAt = (
-      checkZero: ReadonlySet<string>,
-    ): {
-      losses: Record<string, Scalar>
-      gradients: Record<string, Tensor1D>
-      finite: Record<string, boolean>
-      zero: Array<{ readonly objective: string; readonly readsParameters: boolean }>
-    } =>
+    const gradientsAt = (checkZero: ReadonlySet<string>): StepGradients =>
       tf.tidy(() => {
         const batches = new Map<DataSource<any>, unknown>()
         for (const o of objectives) {
@@ -324,18 +340,97 @@ const openSession = (
           const checked = flattenChecked(layout, byName)
           gradients[o.name] = checked.flat
           finite[o.name] = checked.finite
-          if (checkZero.has(o.name) && (!reached || tf.all(tf.equal(checked.flat, 0)).dataSync()[0] === 1)) {
-            zero.push({ objective: o.name, readsParameters: reached })
-          }
+          if (checkZero.has(o.name) && (!reached || isAllZero(checked.flat))) zero.push({ objective: o.name, readsParameters: reached })
         }
         return { losses, gradients, finite, zero }
       })
 
-    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> =>
-      Effect.suspend((): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> => {
+    const { sources, sourceOf } = sourceSlots(objectives)
+    /**
+     * The gradients of a data-parallel step: θ to the workers, share 0 of each source's indices
+     * here while the workers compute the others, then the size-weighted combination of the shares.
+     * Objectives without data are computed here, once.
+     */
+    const parallelGradientsAt = (workers: WorkerPool, t: number, checkZero: ReadonlySet<string>): Effect.Effect<StepGradients, GradientWorkerError> =>
+      Effect.suspend(() => {
+        const indices = sources.map((source) => {
+          const [drawn, next] = sampleIndices(rng, source.size, spec.batchSize)
+          rng = next
+          return drawn
+        })
+        for (const entry of layout.entries) workers.theta.set(hostValues(variables[entry.name]!), entry.offset)
+        const replies = workers.request(t, indices)
+        const own = tf.tidy(() => {
+          const batches = sources.map((source, s) => source.batch(indices[s]!.subarray(...shareOf(indices[s]!.length, 0, workers.parts))))
+          const losses: Record<string, Scalar> = {}
+          const gradients: Record<string, Tensor1D> = {}
+          const finite: Record<string, boolean> = {}
+          const reached: Record<string, boolean> = {}
+          objectives.forEach((o, k) => {
+            const result = lossAndGradients(() => o.loss(params, sourceOf[k] === -1 ? undefined : batches[sourceOf[k]!]), variables, names)
+            const byName: Record<string, Tensor> = {}
+            names.forEach((n, i) => (byName[n] = result.grads[i]!))
+            const checked = flattenChecked(layout, byName)
+            losses[o.name] = result.value
+            gradients[o.name] = checked.flat
+            finite[o.name] = checked.finite
+            reached[o.name] = result.reached
+          })
+          return { losses, gradients, finite, reached }
+        })
+        const release = () => tf.dispose([...Object.values(own.losses), ...Object.values(own.gradients)])
+        return Effect.tryPromise({ try: () => replies, catch: (e) => e as GradientWorkerError }).pipe(
+          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(release))),
+          Effect.map((answers) => {
+            const combined = tf.tidy((): StepGradients => {
+              const losses: Record<string, Scalar> = {}
+              const gradients: Record<string, Tensor1D> = {}
+              const finite: Record<string, boolean> = {}
+              const zero: StepGradients["zero"] = []
+              objectives.forEach((o, k) => {
+                if (sourceOf[k] === -1) {
+                  losses[o.name] = tf.clone(own.losses[o.name]!)
+                  gradients[o.name] = tf.clone(own.gradients[o.name]!)
+                  finite[o.name] = own.finite[o.name]!
+                } else {
+                  const count = indices[sourceOf[k]!]!.length
+                  const weight = (part: number) => {
+                    const [start, end] = shareOf(count, part, workers.parts)
+                    return (end - start) / count
+                  }
+                  const terms: Array<readonly [number, Tensor1D]> = [[weight(0), own.gradients[o.name]!]]
+                  let loss = weight(0) * own.losses[o.name]!.dataSync()[0]!
+                  answers.forEach((answer, w) => {
+                    terms.push([weight(w + 1), tf.tensor1d(workers.gradient(w + 1, k))])
+                    loss += weight(w + 1) * answer.losses[k]!
+                  })
+                  losses[o.name] = tf.scalar(loss)
+                  gradients[o.name] = linearCombination(terms)
+                  finite[o.name] = own.finite[o.name]! && answers.every((a) => a.finite[k]!)
+                }
+                const reached = own.reached[o.name]!
+                if (checkZero.has(o.name) && (!reached || isAllZero(gradients[o.name]!))) zero.push({ objective: o.name, readsParameters: reached })
+              })
+              return { losses, gradients, finite, zero }
+            })
+            release()
+            return combined
+          }),
+        )
+      })
+
+    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient | GradientWorkerError> =>
+      Effect.suspend(() => {
         const begin = performance.now()
         const checkZero = zeroPolicy === "ignore" ? new Set<string>() : t === 1 ? new Set(rule.objectives) : t === 2 ? zeroSuspects : new Set<string>()
-        const { losses, gradients, finite, zero: zeroAll } = gradientsAt(checkZero)
+        const gradients = pool === undefined ? Effect.sync(() => gradientsAt(checkZero)) : parallelGradientsAt(pool, t, checkZero)
+        return Effect.flatMap(gradients, (computed) => afterGradients(t, begin, computed))
+      })
+
+    /** The rest of step `t` once its gradients are computed: checks, the rule's direction, the update. */
+    const afterGradients = (t: number, begin: number, computed: StepGradients): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> =>
+      Effect.suspend((): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> => {
+        const { losses, gradients, finite, zero: zeroAll } = computed
         const lossValues = tf.tidy(() => tf.stack(objectives.map((o) => losses[o.name]!)).dataSync())
         const lossRecord: Record<string, number> = {}
         objectives.forEach((o, i) => (lossRecord[o.name] = lossValues[i]!))
@@ -434,7 +529,7 @@ export const combineAndApply = (
  * gradient, which is its exact gradient. (`tf.valueAndGrads` would throw instead, and
  * `tf.variableGrads` leaves such variables out, or throws when the loss reaches none of them.)
  */
-const lossAndGradients = (
+export const lossAndGradients = (
   loss: () => Scalar,
   variables: Readonly<Record<string, Variable>>,
   names: ReadonlyArray<string>,
@@ -456,6 +551,34 @@ const lossAndGradients = (
 
 /** Longest stretch of training, in milliseconds, between two turns of the event loop. */
 const eventLoopInterval = 25
+
+/** tfjs engine names → the names `activateBackend` takes (a worker activates the training thread's backend). */
+const backendOfEngine: Readonly<Record<string, string>> = { tensorflow: "node", wasm: "wasm", cpu: "cpu" }
+
+/**
+ * Start the gradient workers of a data-parallel run (none for `workers` undefined or 1). A
+ * mini-batch smaller than the number of shares would leave a share empty: refused.
+ */
+const openGradientWorkers = (
+  spec: Spec,
+  rule: UpdateRule<any>,
+  workers: GradientWorkers | undefined,
+): Effect.Effect<WorkerPool | undefined, GradientWorkerError, Scope.Scope> => {
+  if (workers === undefined) return Effect.succeed(undefined)
+  const refuse = (reason: string) => Effect.fail(new GradientWorkerError({ worker: 0, step: undefined, objective: undefined, reason }))
+  if (!(Number.isInteger(workers.parts) && workers.parts >= 1)) return refuse(`the number of workers must be a positive integer, got ${workers.parts}`)
+  if (workers.parts === 1) return Effect.succeed(undefined)
+  if (spec.batchSize < workers.parts) return refuse(`batch size ${spec.batchSize} cannot be split into ${workers.parts} shares`)
+  const declared = new Map(objectivesOf(spec.structure).map((o) => [o.name, o]))
+  const objectives = rule.objectives.flatMap((name) => declared.get(name) ?? [])
+  const engine = tf.getBackend()
+  return workers.open({
+    backend: backendOfEngine[engine] ?? engine,
+    objectives: objectives.map((o) => o.name),
+    sourceOf: sourceSlots(objectives).sourceOf,
+    layout: layoutOf(spec.parameters),
+  })
+}
 
 /** Write the session's current state to the configured checkpoint file. */
 const checkpointNow = (session: Session, settings: CheckpointSettings): Effect.Effect<CheckpointEvent, CheckpointError> =>
@@ -485,7 +608,8 @@ export const trainingEvents = (
       const resume =
         options.resumeFrom === undefined ? undefined : { path: options.resumeFrom, contents: yield* readCheckpoint(options.resumeFrom) }
       let lastWritten = resume?.contents.step ?? -1
-      const session = yield* Effect.acquireRelease(openSession(spec, rule, options, resume), (s, exit) =>
+      const pool = yield* openGradientWorkers(spec, rule, options.workers)
+      const session = yield* Effect.acquireRelease(openSession(spec, rule, options, resume, pool), (s, exit) =>
         Effect.zipRight(
           settings !== undefined && Exit.isInterrupted(exit) && s.completedSteps() !== lastWritten
             ? checkpointNow(s, settings).pipe(
@@ -497,7 +621,7 @@ export const trainingEvents = (
         ),
       )
       const due = (t: number) => settings !== undefined && (t % settings.every === 0 || t === spec.steps)
-      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | ZeroGradient | CheckpointError> =>
+      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | ZeroGradient | CheckpointError | GradientWorkerError> =>
         Effect.flatMap(session.step(t), (event) =>
           due(t) && settings !== undefined
             ? Effect.map(checkpointNow(session, settings), (written) => {
@@ -535,7 +659,7 @@ export const trainingEvents = (
   )
 
 /** Everything a run can fail with, once it has a spec and an update rule. */
-export type TrainingError = NonFiniteGradient | ZeroGradient | MissingObjective | CheckpointError
+export type TrainingError = NonFiniteGradient | ZeroGradient | MissingObjective | CheckpointError | GradientWorkerError
 
 /**
  * A finished run: its {@link TrainingSummary} and the trained parameters.

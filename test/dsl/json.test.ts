@@ -129,7 +129,7 @@ describe("decoding JSON specs: one message naming the place and the problem", ()
       "an extra top-level property",
       withFields({ learningRate: 0.1 }),
       "learningRate",
-      "unexpected field; allowed fields here: problem, structure, method, optimizer, steps, batchSize, seed, nonFinite",
+      "unexpected field; allowed fields here: problem, structure, method, optimizer, steps, batchSize, seed, nonFinite, workers",
     ],
     [
       "a missing learning rate",
@@ -244,6 +244,7 @@ const documentArb: fc.Arbitrary<SpecDocument> = fc.record({
   batchSize: positiveInteger,
   seed: fc.maxSafeInteger(),
   nonFinite: fc.constantFrom("fail" as const, "skip" as const),
+  workers: fc.integer({ min: 1, max: 64 }),
 })
 
 /** JSON has no −0: the text round trip is stated on documents written with +0. */
