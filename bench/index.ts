@@ -15,6 +15,7 @@ const benchmarks: Record<string, () => Promise<BenchmarkModule>> = {
   scaling: () => import("./scaling.ts"),
   backends: () => import("./backends.ts"),
   leak: () => import("./leak.ts"),
+  queue: () => import("./queue.ts"),
   peer: () => import("./peer.ts"),
 }
 

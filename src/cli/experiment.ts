@@ -8,7 +8,8 @@ import { SpecError } from "../dsl/errors.ts"
 import { experimentsFolder, listExperiments, loadExperiment } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
-import { backendOption, withBackend } from "./backendOption.ts"
+import { backendOption } from "./backendOption.ts"
+import { parseQueueOption, problemModulesOf, problemsOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
 import { outOption, runName } from "./run.ts"
 import { jobsOption } from "./sweep.ts"
 
@@ -36,8 +37,8 @@ const docs = Options.boolean("docs").pipe(
 
 export const experimentCommand = Command.make(
   "experiment",
-  { name, list, smoke, docs, out: outOption, jobs: jobsOption, backend: backendOption },
-  ({ name, list, smoke, docs, out, jobs, backend }) =>
+  { name, list, smoke, docs, out: outOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption },
+  ({ name, list, smoke, docs, out, jobs, backend, queue, problems }) =>
     Effect.gen(function* () {
       const known = yield* listExperiments()
       if (list || Option.isNone(name)) {
@@ -49,9 +50,10 @@ export const experimentCommand = Command.make(
         return
       }
       if (jobs < 1) return yield* new SpecError({ path: "--jobs", problem: `expected a positive integer, got ${jobs}` })
+      const queueUrl = yield* parseQueueOption(queue)
       const experiment = yield* loadExperiment(name.value, smoke)
       const folder = docs ? join(docsFolder, "figures") : Option.getOrElse(out, () => join("runs", runName(`experiment-${experiment.name}${smoke ? "-smoke" : ""}`)))
-      const { summary } = yield* withBackend(backend)(
+      const { summary } = yield* withQueueOrBackend(queueUrl, backend)(
         runSweep(
           experiment.document,
           {
@@ -63,7 +65,13 @@ export const experimentCommand = Command.make(
             grid: experiment.grid,
             steps: experiment.document.steps,
           },
-          { out: folder, jobs, ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }) },
+          {
+            out: folder,
+            jobs,
+            problemModules: problemModulesOf(problems),
+            ...Option.match(queueUrl, { onNone: () => ({}), onSome: (q) => ({ queue: q }) }),
+            ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }),
+          },
         ),
       )
       if (docs) {

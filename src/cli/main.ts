@@ -7,10 +7,11 @@ import { demoCommand } from "./demo.ts"
 import { experimentCommand } from "./experiment.ts"
 import { runCommand } from "./run.ts"
 import { sweepCommand } from "./sweep.ts"
+import { workerCommand } from "./worker.ts"
 
 const scalpel = Command.make("scalpel").pipe(
   Command.withDescription("Declarative gradient surgery: declare objectives and priorities, train them with Bloop, PCGrad, ..."),
-  Command.withSubcommands([demoCommand, runCommand, sweepCommand, experimentCommand]),
+  Command.withSubcommands([demoCommand, runCommand, sweepCommand, experimentCommand, workerCommand]),
 )
 
 const cli = Command.run(scalpel, { name: "scalpel", version: "0.1.0" })

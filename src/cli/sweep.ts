@@ -7,7 +7,8 @@ import { SpecError } from "../dsl/errors.ts"
 import { parseSpecDocument } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
-import { backendOption, withBackend } from "./backendOption.ts"
+import { backendOption } from "./backendOption.ts"
+import { parseQueueOption, problemModulesOf, problemsOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
 import { outOption, runName } from "./run.ts"
 
 /** Parse `0.01,0.1,1` (or a single value) into numbers, naming the bad item if any. */
@@ -40,15 +41,16 @@ const seeds = Options.integer("seeds").pipe(Options.withDescription("seeds per (
 
 export const sweepCommand = Command.make(
   "sweep",
-  { spec, lambda, method, seeds, out: outOption, jobs: jobsOption, backend: backendOption },
-  ({ spec, lambda, method, seeds, out, jobs, backend }) =>
-    withBackend(backend)(
-      Effect.gen(function* () {
-        const lambdas = yield* parseNumberList("lambda", lambda)
-        if (jobs < 1) return yield* new SpecError({ path: "--jobs", problem: `expected a positive integer, got ${jobs}` })
-        const document = yield* parseSpecDocument(yield* readText(spec))
-        const name = basename(spec).replace(/\.json$/i, "")
-        yield* runSweep(
+  { spec, lambda, method, seeds, out: outOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption },
+  ({ spec, lambda, method, seeds, out, jobs, backend, queue, problems }) =>
+    Effect.gen(function* () {
+      const queueUrl = yield* parseQueueOption(queue)
+      const lambdas = yield* parseNumberList("lambda", lambda)
+      if (jobs < 1) return yield* new SpecError({ path: "--jobs", problem: `expected a positive integer, got ${jobs}` })
+      const document = yield* parseSpecDocument(yield* readText(spec))
+      const name = basename(spec).replace(/\.json$/i, "")
+      yield* withQueueOrBackend(queueUrl, backend)(
+        runSweep(
           document,
           {
             name,
@@ -62,13 +64,15 @@ export const sweepCommand = Command.make(
           {
             out: Option.getOrElse(out, () => join("runs", `sweep-${runName(spec)}`)),
             jobs,
+            problemModules: problemModulesOf(problems),
+            ...Option.match(queueUrl, { onNone: () => ({}), onSome: (q) => ({ queue: q }) }),
             ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }),
           },
-        )
-      }),
-    ),
+        ),
+      )
+    }),
 ).pipe(
   Command.withDescription(
-    "Train a spec for every method × λ × seed (in parallel processes), then write a table (Markdown, CSV, JSON), Pareto-front plots (SVG) and a report.",
+    "Train a spec for every method × λ × seed (in parallel processes, or on `scalpel worker`s through --queue), then write a table (Markdown, CSV, JSON), Pareto-front plots (SVG) and a report.",
   ),
 )

@@ -1,10 +1,15 @@
 /**
  * The whole sweep pipeline shared by `scalpel sweep` and `scalpel experiment`: check the grid,
- * run the jobs (in parallel where asked), print one line per finished run, write the outputs.
+ * run the jobs (in local processes, or through a job queue when one is given), print one line
+ * per finished run, write the outputs.
  */
 import { Console, Effect } from "effect"
 import type { SpecDocument } from "../dsl/json.ts"
 import { runJobs } from "./pool.ts"
+import { loadProblemModules } from "./problemModules.ts"
+import { progressLine } from "./queue/progress.ts"
+import { runJobsOnQueue } from "./queue/submit.ts"
+import type { QueueUrl } from "./queue/url.ts"
 import type { RunRecord } from "./sweep.ts"
 import { sweepJobs, validateGrid } from "./sweep.ts"
 import { type SweepDescription, writeSweepOutputs } from "./sweepReport.ts"
@@ -12,8 +17,13 @@ import { formatNumber } from "./table.ts"
 
 export interface SweepRunOptions {
   readonly out: string
+  /** Local processes to train in at once (ignored with `queue`). */
   readonly jobs: number
   readonly backend?: string
+  /** Train through this job queue (`scalpel worker` processes) instead of local processes. */
+  readonly queue?: QueueUrl
+  /** Modules that register problems the document may name (loaded by every worker). */
+  readonly problemModules?: ReadonlyArray<string>
 }
 
 /** One line per finished run, for logs and terminals alike. */
@@ -25,16 +35,35 @@ export const runLine = (record: RunRecord, finished: number, total: number): str
   )
 }
 
+const trainAll = (document: SpecDocument, jobs: Parameters<typeof runJobs>[1], options: SweepRunOptions) =>
+  Effect.gen(function* () {
+    const onRecord = (record: RunRecord, finished: number, total: number) => Console.log(runLine(record, finished, total))
+    const problemModules = options.problemModules ?? []
+    if (options.queue !== undefined) {
+      return yield* runJobsOnQueue(document, jobs, {
+        url: options.queue,
+        problemModules,
+        onRecord,
+        onProgress: (progress) => Console.error(progressLine(progress)),
+      })
+    }
+    const catalogue = yield* loadProblemModules(problemModules)
+    return yield* runJobs(document, jobs, {
+      jobs: options.jobs,
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+      catalogue,
+      problemModules,
+      onRecord,
+    })
+  })
+
 export const runSweep = (document: SpecDocument, description: SweepDescription, options: SweepRunOptions) =>
   Effect.gen(function* () {
     const grid = yield* validateGrid(description.grid)
     const jobs = sweepJobs(grid, document.seed)
-    yield* Console.log(`${description.title}: ${jobs.length} runs (${grid.methods.length} methods × ${grid.lambdas.length} λ × ${grid.seeds} seeds), ${options.jobs} at a time`)
-    const records = yield* runJobs(document, jobs, {
-      jobs: options.jobs,
-      ...(options.backend === undefined ? {} : { backend: options.backend }),
-      onRecord: (record, finished, total) => Console.log(runLine(record, finished, total)),
-    })
+    const where = options.queue === undefined ? `${options.jobs} at a time` : `through the queue at ${options.queue.redacted}`
+    yield* Console.log(`${description.title}: ${jobs.length} runs (${grid.methods.length} methods × ${grid.lambdas.length} λ × ${grid.seeds} seeds), ${where}`)
+    const records = yield* trainAll(document, jobs, options)
     const summary = yield* writeSweepOutputs(options.out, records, description)
     yield* Console.log(`\n${summary.bestTable}\n\n${summary.verdictTrain}\n${summary.verdictTest}\n\nwritten to ${options.out}`)
     return { records, summary }

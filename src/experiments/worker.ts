@@ -1,28 +1,34 @@
 /**
- * A sweep worker process (see `pool.ts`): selects the backend once (`SCALPEL_BACKEND`), then
- * trains each job it receives and answers with its record or a one-line reason.
+ * A sweep worker process (see `pool.ts`): selects the backend once (`SCALPEL_BACKEND`) and loads
+ * the sweep's problem modules (`SCALPEL_PROBLEM_MODULES`), then trains each job it receives and
+ * answers with its record or a one-line reason.
  */
 import { Cause, Effect, Either, Exit } from "effect"
 import { BackendLive, Backend } from "../core/backend.ts"
 import { decodeSpecDocument } from "../dsl/json.ts"
-import type { WorkerReply, WorkerRequest } from "./pool.ts"
+import { problemModulesVariable, type WorkerReply, type WorkerRequest } from "./pool.ts"
+import { loadProblemModules } from "./problemModules.ts"
 import { runDocument } from "./sweep.ts"
 
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 const reply = (message: WorkerReply) => process.send?.(message)
 
-const ready = Effect.runPromise(Effect.provide(Backend, BackendLive)).then(
-  () => undefined,
-  (error: unknown) => reasonOf(error),
+const modules = JSON.parse(process.env[problemModulesVariable] ?? "[]") as ReadonlyArray<string>
+
+const ready = Effect.runPromise(
+  Effect.zipRight(Effect.provide(Backend, BackendLive), loadProblemModules(modules)),
+).then(
+  (catalogue) => Either.right(catalogue),
+  (error: unknown) => Either.left(reasonOf(error)),
 )
 
 process.on("message", (request: WorkerRequest) => {
-  void ready.then(async (backendFailure) => {
-    if (backendFailure !== undefined) return reply({ ok: false, reason: backendFailure })
+  void ready.then(async (catalogue) => {
+    if (Either.isLeft(catalogue)) return reply({ ok: false, reason: catalogue.left })
     const decoded = decodeSpecDocument(request.document)
     if (Either.isLeft(decoded)) return reply({ ok: false, reason: decoded.left.message })
-    const outcome = await Effect.runPromiseExit(runDocument(decoded.right, request.job))
+    const outcome = await Effect.runPromiseExit(runDocument(decoded.right, request.job, catalogue.right))
     return reply(Exit.isSuccess(outcome) ? { ok: true, record: outcome.value } : { ok: false, reason: reasonOf(Cause.squash(outcome.cause)) })
   })
 })

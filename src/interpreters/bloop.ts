@@ -65,6 +65,12 @@ const lowerBloop = (name: string, fixed: Partial<BloopOptions>): Interpreter<Blo
       ? "Bloop without EMA: project lower levels on the current mini-batch gradients of higher levels."
       : "Bloop: project lower levels orthogonally to EMAs of higher-level gradients (Hsieh et al. 2024).",
   decodeOptions: (raw) => Effect.map(optionsDecoder(name, BloopOptions)(raw), (o) => ({ ...o, ...fixed })),
+  // With the EMA, a step projects on the averaged higher-level gradients, not on the current ones:
+  // d leaves the span of the current gradients and ⟨d, g₀⟩ = ‖g₀‖² holds only on average.
+  guarantees:
+    fixed.ema === false
+      ? { holds: ["linear-under-scaling", "weighted", "scale-invariant", "priority"] }
+      : { holds: ["linear-under-scaling", "scale-invariant"] },
   lower: (structure, options) =>
     Effect.map(lowerToLevels(name, structure), (levels): UpdateRule<BloopState> => {
       const decay = 1 - options.rho

@@ -97,4 +97,5 @@ export const cagrad: Interpreter<CagradOptions> = weightingInterpreter({
   description: "CAGrad: the direction in a ball of radius c·‖mean‖ around the mean gradient that helps the worst task most (Liu et al. 2021).",
   options: CagradOptions,
   weighting: cagradWeights,
+  guarantees: { holds: ["weighted", "permutation-invariant", "scale-invariant"], reductions: [{ options: { c: 0 }, to: "mean" }] },
 })

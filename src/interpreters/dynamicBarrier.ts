@@ -105,6 +105,7 @@ export const dynamicBarrier: Interpreter<DynamicBarrierOptions> = {
   name,
   description: "Dynamic barrier: keep the main loss falling as under gradient descent (priority), or a constraint falling while violated (Gong, Liu & Liu 2021).",
   decodeOptions: optionsDecoder(name, DynamicBarrierOptions),
+  guarantees: { holds: ["weighted", "scale-invariant", "priority"], subject: { form: "hierarchy", maxTasks: 2 } },
   lower: (structure, options) => {
     const hasConstraint = structure._tag === "Constrained" || (structure._tag === "Sum" && structure.terms.some((t) => t._tag === "Constrained"))
     if (!hasConstraint) return lowerPriority(structure)

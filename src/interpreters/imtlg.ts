@@ -43,4 +43,5 @@ export const imtlg: Interpreter<ImtlgOptions> = weightingInterpreter({
   description: "IMTL-G: the combination of task gradients with equal projections on every task direction (Liu et al. 2021).",
   options: ImtlgOptions,
   weighting: imtlgWeights,
+  guarantees: { holds: ["weighted", "permutation-invariant", "scale-invariant"] },
 })

@@ -11,6 +11,7 @@ import { Data, type Effect } from "effect"
 import type { Layout } from "../core/paramVector.ts"
 import type { Tensor, Tensor1D } from "../core/tf.ts"
 import type { Structure } from "../dsl/structure.ts"
+import type { Guarantees } from "./guarantees.ts"
 
 /** Serialisable rule state: tensors, numbers, strings, booleans, and arrays/records of them. */
 export type RuleState =
@@ -97,5 +98,7 @@ export interface Interpreter<Options = unknown> {
   readonly name: string
   readonly description: string
   readonly decodeOptions: (raw: unknown) => Effect.Effect<Options, InvalidOptions>
+  /** The properties its rules claim (checked by `checkGuarantees` in `scalpel/testing`). */
+  readonly guarantees?: Guarantees
   readonly lower: (structure: Structure, options: Options, context: LoweringContext) => Effect.Effect<UpdateRule<any>, Unsupported>
 }

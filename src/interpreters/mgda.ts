@@ -32,4 +32,5 @@ export const mgda: Interpreter<MgdaOptions> = weightingInterpreter({
   description: "MGDA: the minimum-norm point of the convex hull of the task gradients (Désidéri 2012; Sener & Koltun 2018).",
   options: MgdaOptions,
   weighting: mgdaWeights,
+  guarantees: { holds: ["non-conflicting", "weighted", "permutation-invariant", "scale-invariant"] },
 })

@@ -81,6 +81,7 @@ export const pcgrad: Interpreter<PCGradOptions> = {
   name: "pcgrad",
   description: "PCGrad: project each task gradient off the others it conflicts with, in random order (Yu et al. 2020).",
   decodeOptions: optionsDecoder("pcgrad", PCGradOptions),
+  guarantees: { holds: ["linear-under-scaling", "weighted", "scale-invariant"] },
   lower: (structure, options, context) =>
     Effect.map(lowerToLevels("pcgrad", structure), (levels): UpdateRule<PCGradState> => {
       const tasks = levels.flatMap((level) => level.terms.map((t) => ({ name: t.objective.name, weight: t.weight * level.lambda })))

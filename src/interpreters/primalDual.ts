@@ -34,6 +34,8 @@ export const primalDual: Interpreter<PrimalDualOptions> = {
   name: "primal-dual",
   description: "Primal–dual: gradient descent on the Lagrangian, projected dual ascent on one multiplier per constraint.",
   decodeOptions: optionsDecoder("primal-dual", PrimalDualOptions),
+  // Stated for `sum(f, constrain(q, …))` with ν₀ = 1, so that the constraint term is present from the first step.
+  guarantees: { holds: ["linear-under-scaling", "weighted", "scale-invariant"], subject: { form: "constraint", options: { initialMultiplier: 1 } } },
   lower: (structure, options) =>
     Effect.map(constrainedFormOf("primal-dual", structure), (form): UpdateRule<PrimalDualState> => ({
       name: "primal-dual",

@@ -57,4 +57,5 @@ export const upgrad: Interpreter<UpgradOptions> = weightingInterpreter({
   description: "UPGrad: average of the task gradients projected onto their dual cone; never conflicts with any task (Quinton & Rey 2024).",
   options: UpgradOptions,
   weighting: upgradWeights,
+  guarantees: { holds: ["non-conflicting", "linear-under-scaling", "weighted", "permutation-invariant", "scale-invariant"] },
 })

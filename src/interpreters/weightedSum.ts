@@ -20,6 +20,7 @@ export const weightedSum: Interpreter<WeightedSumOptions> = {
   name: "weighted-sum",
   description: "Gradient of the weighted sum of all objectives (the 'mixed' baseline).",
   decodeOptions: optionsDecoder("weighted-sum", WeightedSumOptions),
+  guarantees: { holds: ["linear-under-scaling", "weighted", "permutation-invariant", "scale-invariant"] },
   lower: (structure) =>
     Effect.map(lowerToLevels("weighted-sum", structure), (levels): UpdateRule<WeightedSumState> => ({
       name: "weighted-sum",

@@ -8,6 +8,7 @@ import { Effect, type Schema } from "effect"
 import { combine, normalisedGram } from "../core/gram.ts"
 import type { SymmetricMatrix } from "../core/smallQp.ts"
 import { tf, type Tensor1D } from "../core/tf.ts"
+import type { Guarantees } from "./guarantees.ts"
 import type { Interpreter, UpdateRule } from "./interpreter.ts"
 import { lowerToLevels, objectiveNames, taskGradients, tasksOf } from "./levels.ts"
 import { optionsDecoder } from "./options.ts"
@@ -38,9 +39,11 @@ export const weightingInterpreter = <O, I>(spec: {
   readonly description: string
   readonly options: Schema.Schema<O, I, never>
   readonly weighting: GramWeighting<O>
+  readonly guarantees?: Guarantees
 }): Interpreter<O> => ({
   name: spec.name,
   description: spec.description,
+  ...(spec.guarantees === undefined ? {} : { guarantees: spec.guarantees }),
   decodeOptions: optionsDecoder(spec.name, spec.options),
   lower: (structure, options) =>
     Effect.map(lowerToLevels(spec.name, structure), (levels): UpdateRule<WeightingState> => {

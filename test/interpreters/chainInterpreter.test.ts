@@ -34,7 +34,7 @@ describe("chain from JSON options: decoding", () => {
     ["a transform's missing option", { rule: bloopRule, after: [{ name: "normalize" }, { name: "scale-by" }] }, "after[1].options.factor", /missing/],
     ["a transform's unknown option", { rule: bloopRule, after: [{ name: "normalize", options: { norm: 2 } }] }, "after[0].options.norm", /unexpected/],
     ["a rule named as a transform", { before: [{ name: "pcgrad" }], rule: bloopRule }, "before[0].name", /unknown transform 'pcgrad'.*is a combination rule: name it in rule/],
-    ["an unknown rule", { rule: { name: "adamw" } }, "rule.name", /^unknown interpreter 'adamw' \(known: bloop, .*primal-dual\)$/],
+    ["an unknown rule", { rule: { name: "adamw" } }, "rule.name", /^unknown interpreter 'adamw' \(known: bloop, .*primal-dual, .*db-mtl\)$/],
     ["a transform named as the rule", { rule: { name: "normalize" } }, "rule.name", /is a transform: list it in before or after/],
     ["a chain as the rule", { rule: { name: "chain", options: { rule: bloopRule } } }, "rule.name", /cannot be another chain/],
     ["the rule's bad option", { rule: { name: "bloop", options: { rho: 2 } } }, "rule.options.rho", /\(0, 1\], got 2/],

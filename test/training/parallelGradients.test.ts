@@ -84,6 +84,14 @@ describe("data-parallel gradients", () => {
     expect(tf.memory().numTensors).toBe(before + 2)
   })
 
+  it("a worker thread that dies fails the step with a typed error naming the worker, releasing every tensor", async () => {
+    const before = tf.memory().numTensors
+    const result = await Effect.runPromise(Effect.either(stepLosses({ steps: 2, batchSize: 8, exitInWorker: true }, 2)))
+    expect(Either.isLeft(result) && result.left._tag).toBe("GradientWorkerError")
+    expect(Either.isLeft(result) && result.left.message).toMatch(/gradient worker 1 failed at step 1: the thread exited \(code 3\)/)
+    expect(tf.memory().numTensors).toBe(before + 2)
+  })
+
   it("refuses a batch that cannot be split into the workers' shares", async () => {
     const result = await Effect.runPromise(Effect.either(stepLosses({ steps: 1, batchSize: 2 }, 3)))
     expect(Either.isLeft(result) && result.left.message).toMatch(/batch size 2 cannot be split into 3 shares/)

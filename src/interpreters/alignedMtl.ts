@@ -1,0 +1,45 @@
+/**
+ * Aligned-MTL (Senushkin, Patakin, Kuznetsov & Konushin, "Independent Component Alignment for
+ * Multi-Task Learning", CVPR 2023, Algorithm 1; TorchJD's `AlignedMTL`).
+ *
+ * Make the task gradients orthogonal and of equal length before combining them: with
+ * G = VΛVᵀ (rank r, eigenvalues λ₁ ≥ … ≥ λ_r > 0), the balance transformation
+ * B = √λ_r · V_r Λ_r^(−1/2) V_rᵀ turns J into the "aligned" BJ, whose rows' non-zero singular values
+ * all equal √λ_r (the smallest one: the condition number of the aligned system is 1). The direction
+ * is d = (BJ)ᵀ·p = Jᵀ(B·p) with p the preference weights (default the mean, 1/k each).
+ * Eigenvalues below k·(G's rounding resolution)·λ₁ are rank deficiency, not information.
+ */
+import { Schema } from "effect"
+import { symmetricEigen } from "../core/smallQp.ts"
+import { guarantees } from "./guarantees.ts"
+import { taskRuleInterpreter } from "./taskRule.ts"
+
+export const AlignedMtlOptions = Schema.Struct({})
+export type AlignedMtlOptions = typeof AlignedMtlOptions.Type
+
+/** Aligned-MTL's weights B·p (p = 1/k) from the normalised Gram matrix. */
+export const alignedMtlWeights = (gram: { readonly size: number; readonly values: Float64Array }, resolution = 1e-14): Float64Array => {
+  const k = gram.size
+  const { values, vectors } = symmetricEigen(gram)
+  const largest = Math.max(0, ...values)
+  const kept = [...values.keys()].filter((e) => values[e]! > Math.max(k * resolution, 1e-14) * largest)
+  const out = new Float64Array(k)
+  if (kept.length === 0) return out
+  const smallest = Math.min(...kept.map((e) => values[e]!))
+  for (const e of kept) {
+    let proj = 0 // ⟨v_e, p⟩ with p = 1/k
+    for (let i = 0; i < k; i++) proj += vectors[i * k + e]! / k
+    const c = (Math.sqrt(smallest) / Math.sqrt(values[e]!)) * proj
+    for (let i = 0; i < k; i++) out[i]! += c * vectors[i * k + e]!
+  }
+  return out
+}
+
+export const alignedMtl = taskRuleInterpreter({
+  name: "aligned-mtl",
+  description: "Aligned-MTL: align the task gradients to orthogonal, equally long components, then average (Senushkin et al. 2023).",
+  options: AlignedMtlOptions,
+  guarantees: guarantees({ holds: ["weighted", "permutation-invariant", "scale-invariant"] }),
+  init: () => ({ t: 0 }),
+  weights: (input, state) => [alignedMtlWeights(input.gram, input.resolution), { t: state.t + 1 }],
+})

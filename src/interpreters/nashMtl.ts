@@ -1,0 +1,68 @@
+/**
+ * Nash-MTL — multi-task learning as a bargaining game (Navon, Shamsian, Achituve, Maron,
+ * Kawaguchi, Chechik & Fetaya, ICML 2022, arXiv 2202.01017, §3 and Algorithm 1; TorchJD's `NashMTL`).
+ *
+ * The Nash bargaining solution among the tasks: d = Jᵀα with α > 0 solving (Gα)ᵢ = 1/αᵢ, i.e.
+ * ⟨gᵢ, d⟩·αᵢ = 1 for every task. Every task therefore gains ⟨gᵢ, d⟩ = 1/αᵢ > 0 (non-conflicting),
+ * and the product of the gains is maximal on the ball. As in the authors' code, G is first divided
+ * by its Frobenius norm, which makes d scale with the gradients (d(s·J) = s·d(J)); `maxNorm` > 0
+ * clips ‖d‖ as their code does (its default there is 1; here 0, i.e. off, as in the paper).
+ *
+ * The paper solves for α with a sequence of convex programs (CCP, 20 iterations by default); here
+ * the equivalent convex problem min ½αᵀGα − Σ log αᵢ is solved to convergence by Newton's method
+ * (`core/utilitySolve.ts`). Tasks with a zero gradient (up to G's rounding) cannot gain and get
+ * weight 0; when some conic combination of the others vanishes (a Pareto-stationary set) no
+ * bargaining solution exists and d = 0.
+ */
+import { Schema } from "effect"
+import { quadraticForm, symmetricFrom, type SymmetricMatrix } from "../core/smallQp.ts"
+import { utilityWeights } from "../core/utilitySolve.ts"
+import { guarantees } from "./guarantees.ts"
+import { NonNegative } from "./options.ts"
+import { taskRuleInterpreter } from "./taskRule.ts"
+
+export const NashMtlOptions = Schema.Struct({
+  /** Clip ‖d‖ to this value when positive (the authors' `max_norm`); default 0, no clipping. */
+  maxNorm: Schema.optionalWith(NonNegative, { default: () => 0 }),
+})
+export type NashMtlOptions = typeof NashMtlOptions.Type
+
+/**
+ * Weights w > 0 with (G'w)ᵢ = wᵢ^(−1/α) on the tasks whose gradient is not zero (G' = `gram`
+ * restricted to them), 0 for the others; `undefined` when no solution exists.
+ */
+export const utilityWeightsOnLiveTasks = (gram: SymmetricMatrix, alpha: number, resolution: number): Float64Array | undefined => {
+  const k = gram.size
+  const live = [...Array(k).keys()].filter((i) => gram.values[i * k + i]! > resolution)
+  const out = new Float64Array(k)
+  if (live.length === 0) return out
+  const sub = symmetricFrom(live.length, (a, b) => gram.values[live[a]! * k + live[b]!]!)
+  const w = utilityWeights(sub, alpha)
+  if (w === undefined) return undefined
+  live.forEach((i, a) => (out[i] = w[a]!))
+  return out
+}
+
+/** Nash-MTL's weights for G = scale·gram (gram normalised to a largest diagonal entry of 1). */
+export const nashMtlWeights = (gram: SymmetricMatrix, scale: number, resolution: number, maxNorm: number): Float64Array => {
+  const frobenius = Math.sqrt(gram.values.reduce((s, x) => s + x * x, 0))
+  const normalised = symmetricFrom(gram.size, (i, j) => gram.values[i * gram.size + j]! / frobenius)
+  // Solving on gram/‖gram‖_F gives α' with d = √(scale·‖gram‖_F)·... : on G/‖G‖_F = gram/‖gram‖_F
+  // the weights are the same, so d = Jᵀα' directly.
+  const alpha = utilityWeightsOnLiveTasks(normalised, 1, resolution / frobenius)
+  if (alpha === undefined) return new Float64Array(gram.size)
+  if (maxNorm > 0) {
+    const norm = Math.sqrt(Math.max(scale * quadraticForm(gram, alpha), 0))
+    if (norm > maxNorm) return alpha.map((a) => (a * maxNorm) / norm)
+  }
+  return alpha
+}
+
+export const nashMtl = taskRuleInterpreter({
+  name: "nash-mtl",
+  description: "Nash-MTL: the Nash bargaining solution among the tasks, (Gα)ᵢ = 1/αᵢ (Navon et al. 2022).",
+  options: NashMtlOptions,
+  guarantees: guarantees({ holds: ["non-conflicting", "weighted", "permutation-invariant", "scale-invariant"] }),
+  init: () => ({ t: 0 }),
+  weights: (input, state, options) => [nashMtlWeights(input.gram, input.scale, input.resolution, options.maxNorm), { t: state.t + 1 }],
+})
