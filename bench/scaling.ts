@@ -107,7 +107,6 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
           const [d, next] = tidy(() => c.rule.step(gradients, c.state, losses))
           d.dispose()
           disposeReplaced(next, c.state)
-          c.state = next
         }),
     ] as const),
   )

@@ -65,7 +65,7 @@ describe("scalpel run", () => {
 
 describe("scalpel sweep and experiment: arguments", () => {
   it("--help works for every command", async () => {
-    const commands = ["run", "sweep", "experiment"]
+    const commands = ["run", "sweep", "experiment", "worker"]
     const results = await Promise.all(commands.map((command) => cli([command, "--help"])))
     results.forEach(({ code, stdout }, i) => {
       expect(code).toBe(0)
@@ -87,6 +87,22 @@ describe("scalpel sweep and experiment: arguments", () => {
     expect(experiment.code).toBe(1)
     expect(experiment.stderr).toMatch(/^error: no experiment named 'nonsense' \(known: bias, joint, multitask/m)
     for (const r of [lambda, method, experiment]) noStackTrace(r.stdout + r.stderr)
+  })
+
+  it("--queue: an invalid address, --backend (the workers choose) and an unreachable server each give one line without the password", async () => {
+    const [invalid, backend, unreachable] = await Promise.all([
+      cli(["sweep", join(folder, "iris.json"), "--queue", "http://:hunter2@localhost:1"]),
+      cli(["sweep", join(folder, "iris.json"), "--queue", "redis://:hunter2@127.0.0.1:1", "--backend", "cpu"]),
+      cli(["sweep", join(folder, "iris.json"), "--queue", "redis://:hunter2@127.0.0.1:1", "--method", "bloop", "--lambda", "1", "--seeds", "1"]),
+    ])
+    expect(invalid.stderr).toMatch(/^error: invalid queue address 'http:\/\/:\*\*\*@localhost:1': unsupported scheme 'http:'/m)
+    expect(backend.stderr).toMatch(/^error: --backend: with --queue the workers choose the backend/m)
+    expect(unreachable.stderr).toMatch(/^error: cannot reach the queue at redis:\/\/:\*\*\*@127\.0\.0\.1:1: connect ECONNREFUSED/m)
+    for (const r of [invalid, backend, unreachable]) {
+      expect(r.code).toBe(1)
+      expect(r.stdout + r.stderr).not.toContain("hunter2")
+      noStackTrace(r.stdout + r.stderr)
+    }
   })
 
   it("experiment --list names the three families", async () => {
