@@ -4,7 +4,7 @@
  */
 import { Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { Backend, BackendLive, backendLayer, type BackendChoice } from "../core/backend.ts"
+import { Backend, BackendLive, backendLayer, type BackendChoice, describeBackend } from "../core/backend.ts"
 
 export const backendOption = Options.choice("backend", ["auto", "node", "wasm", "cpu"] as const).pipe(
   Options.withDescription("tensor backend (default: $SCALPEL_BACKEND, else auto: node, then wasm, then cpu)"),
@@ -17,6 +17,6 @@ export const withBackend =
   <A, E, R>(program: Effect.Effect<A, E, R>) =>
     Effect.gen(function* () {
       const backend = yield* Backend
-      yield* Console.log(`backend: ${backend.name} (${backend.reason})`)
+      yield* Console.log(describeBackend(backend))
       return yield* program
     }).pipe(Effect.provide(Option.match(choice, { onNone: () => BackendLive, onSome: backendLayer })))

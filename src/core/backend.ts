@@ -6,8 +6,13 @@
  * (ships its binary inside the npm package), then `cpu` (pure JavaScript, always there). In a
  * browser (or web worker): `webgpu` (when the application registered it by importing
  * `@tensorflow/tfjs-backend-webgpu`), then `webgl`, then `wasm`, then `cpu`.
- * `SCALPEL_BACKEND=node|wasm|cpu|webgl|webgpu` forces a choice; a forced choice that cannot load
- * fails with {@link BackendUnavailable} instead of silently falling back.
+ * `SCALPEL_BACKEND=node|wasm|cpu|webgl|webgpu` forces a choice (also in `selectBackend("auto")`);
+ * a forced choice that cannot load fails with {@link BackendUnavailable} instead of silently
+ * falling back.
+ *
+ * Nothing here prints: {@link describeBackend} is the one line a program may show (the command
+ * line does, once per command). TensorFlow.js's own "looks like you are running TensorFlow.js in
+ * Node.js" banner is suppressed when scalpel activates the cpu backend.
  *
  * In a browser, the `wasm` backend fetches its `.wasm` binaries at run time: serve the files of
  * `@tensorflow/tfjs-backend-wasm/dist/*.wasm` and say where with {@link BackendOptions.wasmPaths}
@@ -79,6 +84,22 @@ const describeError = (error: unknown): string => {
   return message.split("\n")[0] ?? message
 }
 
+const packages: Record<BackendName, string> = {
+  node: "@tensorflow/tfjs-node",
+  wasm: "@tensorflow/tfjs-backend-wasm",
+  cpu: "@tensorflow/tfjs",
+  webgl: "@tensorflow/tfjs",
+  webgpu: "@tensorflow/tfjs-backend-webgpu",
+}
+
+/** Why `name` did not load, briefly: "X is not installed" rather than a module-resolution error with paths. */
+const describeFailure = (name: BackendName, error: unknown): string => {
+  const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined
+  const notFound =
+    code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || /Cannot find (package|module)|Failed to resolve module|Could not resolve/.test(describeError(error))
+  return notFound ? `${packages[name]} is not installed` : describeError(error)
+}
+
 const importers: Record<BackendName, (options: BackendOptions) => Promise<unknown>> = {
   // The package name is held in a variable so bundlers and the type checker do not require the
   // optional dependency to be present.
@@ -117,8 +138,9 @@ export const activateBackend = (name: BackendName, options: BackendOptions = {})
       const ok = await tf.setBackend(engineNames[name])
       if (!ok) throw new Error(`tf.setBackend('${engineNames[name]}') returned false`)
       await tf.ready()
+      if (name === "cpu") silenceFirstUseBanner()
     },
-    catch: (error) => new BackendUnavailable({ backend: name, reason: describeError(error), remedy: remedies()[name] }),
+    catch: (error) => new BackendUnavailable({ backend: name, reason: describeFailure(name, error), remedy: remedies()[name] }),
   }).pipe(
     Effect.zipLeft(
       switchSetting("SCALPEL_FAST_MATMUL").pipe(
@@ -135,6 +157,23 @@ export const activateBackend = (name: BackendName, options: BackendOptions = {})
     Effect.zipLeft(switchSetting("SCALPEL_HOST_KERNELS").pipe(Effect.tap((enabled) => Effect.sync(() => useHostKernels(enabled))))),
   )
 
+/**
+ * tfjs's cpu backend prints a banner ("Hi, looks like you are running TensorFlow.js in Node.js")
+ * through `console.warn` the first time it stores a tensor, unless tfjs's `PROD` flag is set. Store
+ * that first tensor here with the flag set for just this call, so that the banner is not printed
+ * and every other tfjs warning still is.
+ */
+const silenceFirstUseBanner = (): void => {
+  const environment = tf.env()
+  const production = environment.getBool("PROD")
+  environment.set("PROD", true)
+  try {
+    tf.scalar(0).dispose()
+  } finally {
+    environment.set("PROD", production)
+  }
+}
+
 /** An on/off environment setting, on unless set to 0, false, off or no. */
 const switchSetting = (name: string): Effect.Effect<boolean> =>
   Config.string(name).pipe(
@@ -143,11 +182,37 @@ const switchSetting = (name: string): Effect.Effect<boolean> =>
     Effect.orElseSucceed(() => true),
   )
 
-/** Activate `choice`; in `auto` mode, the first that loads in {@link autoOrder} (node, wasm, cpu under Node). */
-export const selectBackend = (choice: BackendChoice, options: BackendOptions = {}): Effect.Effect<BackendInfo, BackendUnavailable> => {
-  if (choice !== "auto") {
-    return Effect.as(activateBackend(choice, options), { name: choice, reason: "forced by SCALPEL_BACKEND or --backend" })
+/**
+ * Activate `choice`. In `auto` mode, the backend `SCALPEL_BACKEND` names if it is set (a value that
+ * names no backend is an error, not a silent fallback), else the first that loads in
+ * {@link autoOrder} (node, wasm, cpu under Node).
+ */
+export const selectBackend = (choice: BackendChoice, options: BackendOptions = {}): Effect.Effect<BackendInfo, BackendUnavailable> =>
+  choice === "auto"
+    ? Effect.flatMap(backendFromEnvironment, (forced) =>
+        forced === "auto"
+          ? selectFirstAvailable(options)
+          : Effect.as(activateBackend(forced, options), { name: forced, reason: "forced by SCALPEL_BACKEND" }),
+      )
+    : Effect.as(activateBackend(choice, options), { name: choice, reason: "chosen explicitly" })
+
+/** `SCALPEL_BACKEND` (read through Effect's Config), or `auto` when unset. */
+const backendFromEnvironment: Effect.Effect<BackendChoice, BackendUnavailable> = Effect.gen(function* () {
+  const setting = yield* Config.string("SCALPEL_BACKEND").pipe(Config.withDefault("auto"), Effect.orElseSucceed(() => "auto"))
+  // An empty value (`SCALPEL_BACKEND= node app.js`) means unset, as it does for most tools.
+  const raw = setting.trim() === "" ? "auto" : setting.trim()
+  const choice = parseBackendChoice(raw)
+  if (Option.isNone(choice)) {
+    return yield* new BackendUnavailable({
+      backend: raw,
+      reason: "SCALPEL_BACKEND names no known backend",
+      remedy: `Use one of ${backendNames.join(", ")} or auto`,
+    })
   }
+  return choice.value
+})
+
+const selectFirstAvailable = (options: BackendOptions): Effect.Effect<BackendInfo, BackendUnavailable> => {
   const attempt = (remaining: ReadonlyArray<BackendName>, skipped: ReadonlyArray<string>): Effect.Effect<BackendInfo, BackendUnavailable> => {
     const [head, ...tail] = remaining
     if (head === undefined) {
@@ -158,7 +223,9 @@ export const selectBackend = (choice: BackendChoice, options: BackendOptions = {
         name: head,
         reason: skipped.length === 0 ? "auto: first choice" : `auto: ${skipped.join("; ")}`,
       }),
-      Effect.catchTag("BackendUnavailable", (e) => attempt(tail, [...skipped, `${e.backend} unavailable (${e.reason})`])),
+      Effect.catchTag("BackendUnavailable", (e) =>
+        attempt(tail, [...skipped, e.reason.endsWith("is not installed") ? e.reason : `${e.backend} unavailable (${e.reason})`]),
+      ),
     )
   }
   return attempt(autoOrder(), [])
@@ -169,24 +236,26 @@ export const backendLayer = (choice: BackendChoice, options: BackendOptions = {}
   Layer.effect(Backend, selectBackend(choice, options))
 
 /**
- * The default layer: `SCALPEL_BACKEND` if set, else automatic. A value that names no backend is an
- * error, not a silent fallback.
+ * The default layer: `SCALPEL_BACKEND` if set, else automatic (`selectBackend("auto")`). A value
+ * that names no backend is an error, not a silent fallback.
  */
-export const BackendLive: Layer.Layer<Backend, BackendUnavailable> = Layer.effect(
-  Backend,
-  Effect.gen(function* () {
-    const raw = yield* Config.string("SCALPEL_BACKEND").pipe(Config.withDefault("auto"), Effect.orElseSucceed(() => "auto"))
-    const choice = parseBackendChoice(raw)
-    if (Option.isNone(choice)) {
-      return yield* new BackendUnavailable({
-        backend: raw,
-        reason: "SCALPEL_BACKEND names no known backend",
-        remedy: `Use one of ${backendNames.join(", ")} or auto`,
-      })
-    }
-    return yield* selectBackend(choice.value)
-  }),
-)
+export const BackendLive: Layer.Layer<Backend, BackendUnavailable> = Layer.effect(Backend, selectBackend("auto"))
+
+/**
+ * One line saying which backend runs, why, and how to get a faster one where there is one, e.g.
+ * "backend: wasm (auto: @tensorflow/tfjs-node is not installed; `npm install @tensorflow/tfjs-node` may be faster)".
+ */
+export const describeBackend = (info: BackendInfo): string => {
+  const faster =
+    info.name === "cpu"
+      ? inBrowser()
+        ? "; webgl or wasm is much faster"
+        : `; \`npm install ${packages.wasm}\` is much faster`
+      : info.name === "wasm" && !inBrowser()
+        ? `; \`npm install ${packages.node}\` may be faster`
+        : ""
+  return `backend: ${info.name} (${info.reason}${faster})`
+}
 
 /** Parse a user-supplied backend name (flag or env), or `None` when it is not one we know. */
 export const parseBackendChoice = (raw: string): Option.Option<BackendChoice> =>

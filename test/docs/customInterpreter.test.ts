@@ -3,9 +3,9 @@
  * this file holds the complete example, and the test checks that the guide quotes it verbatim.
  */
 import { readFileSync } from "node:fs"
-import { Effect, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 // --- guide: begin ---
+import { Effect, Schema } from "effect"
 import {
   builtinInterpreters,
   type Interpreter,

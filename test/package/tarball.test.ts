@@ -1,0 +1,82 @@
+/**
+ * The package as a user gets it: `npm pack`, installed offline into a fresh project (see
+ * installedPackage.ts), then used from plain Node ESM, from TypeScript under nodenext and bundler
+ * resolution with the strictest flags, and through the `scalpel` command. One install serves all
+ * checks (packing builds dist/ and takes most of the time).
+ */
+import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { installPackedScalpel, repository } from "./installedPackage.ts"
+
+const run = promisify(execFile)
+let folder = ""
+
+/** Run a command in the consumer project; resolves with its output whatever the exit code. */
+const inConsumer = async (command: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) => {
+  // The consumer chooses its backend itself unless a check says otherwise.
+  const { SCALPEL_BACKEND: _ignored, ...inherited } = process.env
+  try {
+    const { stdout, stderr } = await run(command, args, { cwd: folder, env: { ...inherited, ...env }, maxBuffer: 1 << 26 })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string }
+    return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" }
+  }
+}
+
+beforeAll(async () => {
+  folder = mkdtempSync(join(tmpdir(), "scalpel-consumer-"))
+  await installPackedScalpel(folder)
+}, 900_000)
+afterAll(() => {
+  if (folder !== "") rmSync(folder, { recursive: true, force: true })
+}, 300_000)
+
+// Generous timeouts: each check starts Node or tsc on a fresh install, which is slow on a busy machine.
+describe("the packed package, installed offline into a fresh project", { timeout: 600_000 }, () => {
+  it("plain Node ESM trains a small problem with Bloop, on the application's tfjs, without banners", async () => {
+    const { code, stdout, stderr } = await inConsumer(process.execPath, ["app.mjs"])
+    expect(code, stderr).toBe(0)
+    const result = JSON.parse(stdout) as { steps: number; initialFit: number; finalLosses: { fit: number; prior: number } }
+    expect(result.steps).toBe(200)
+    expect(result.finalLosses.fit).toBeLessThan(0.7 * result.initialFit)
+    expect(Number.isFinite(result.finalLosses.prior)).toBe(true)
+    // One line naming the backend; no tfjs banner, no duplicate-registration warnings (one tfjs).
+    expect(stderr.trim().split("\n")).toHaveLength(1)
+    expect(stderr).toMatch(/^backend: (node|wasm|cpu) \(/)
+    expect(stderr).not.toMatch(/looks like you are running|already registered|Cannot find package/)
+  })
+
+  it("CommonJS require() loads the same ES module (Node ≥ 20.19)", async () => {
+    const { code, stdout, stderr } = await inConsumer(process.execPath, ["-e", 'const s = require("scalpel"); console.log(typeof s.train, typeof s.bloop.lower)'])
+    expect(code, stderr).toBe(0)
+    expect(stdout.trim()).toBe("function function")
+  })
+
+  // tsc reports errors in third-party declarations too (tfjs without @types/long, vega-lite under
+  // exactOptionalPropertyTypes); the package is responsible for its own files and the consumer's.
+  const ownErrors = (output: string): ReadonlyArray<string> =>
+    output.split("\n").filter((line) => /^\S.*\(\d+,\d+\): error/.test(line) && (!line.startsWith("node_modules/") || line.startsWith("node_modules/scalpel/")))
+  const typecheck = (config: string) => inConsumer(process.execPath, [join(repository, "node_modules/typescript/bin/tsc"), "-p", config])
+
+  it("its declarations type-check under nodenext and bundler resolution with strict, exactOptionalPropertyTypes and without skipLibCheck", async () => {
+    const [nodenext, bundler] = await Promise.all([typecheck("tsconfig.nodenext.json"), typecheck("tsconfig.bundler.json")])
+    expect(ownErrors(nodenext.stdout)).toEqual([])
+    expect(ownErrors(bundler.stdout)).toEqual([])
+  })
+
+  it("npx scalpel --help and npx scalpel run SPEC.json work from the installed package", async () => {
+    const help = await inConsumer("npx", ["--offline", "--no-install", "scalpel", "--help"])
+    expect(help.code, help.stderr).toBe(0)
+    expect(help.stdout).toMatch(/scalpel 0\.1\.0/)
+    const runResult = await inConsumer("npx", ["--offline", "--no-install", "scalpel", "run", "spec.json", "--out", "run"], { SCALPEL_BACKEND: "cpu" })
+    expect(runResult.code, runResult.stderr).toBe(0)
+    expect(runResult.stdout).toMatch(/^backend: cpu \(forced by SCALPEL_BACKEND/m)
+    expect(runResult.stdout).toMatch(/100 steps in .* on cpu/)
+    expect(runResult.stderr).not.toMatch(/looks like you are running/)
+  })
+})
