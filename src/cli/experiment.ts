@@ -10,7 +10,7 @@ import { runSweep } from "../experiments/runSweep.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
 import { backendOption } from "./backendOption.ts"
 import { parseQueueOption, problemModulesOf, problemsOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
-import { outOption, runName } from "./run.ts"
+import { forceOutOption, outOption, runName } from "./run.ts"
 import { jobsOption } from "./sweep.ts"
 
 const docsFolder = fileURLToPath(new URL("../../docs/", import.meta.url))
@@ -37,8 +37,8 @@ const docs = Options.boolean("docs").pipe(
 
 export const experimentCommand = Command.make(
   "experiment",
-  { name, list, smoke, docs, out: outOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption },
-  ({ name, list, smoke, docs, out, jobs, backend, queue, problems }) =>
+  { name, list, smoke, docs, out: outOption, forceOut: forceOutOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption },
+  ({ name, list, smoke, docs, out, forceOut, jobs, backend, queue, problems }) =>
     Effect.gen(function* () {
       const known = yield* listExperiments()
       if (list || Option.isNone(name)) {
@@ -67,6 +67,7 @@ export const experimentCommand = Command.make(
           },
           {
             out: folder,
+            forceOut,
             jobs,
             problemModules: problemModulesOf(problems),
             ...Option.match(queueUrl, { onNone: () => ({}), onSome: (q) => ({ queue: q }) }),

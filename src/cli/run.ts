@@ -1,19 +1,18 @@
-/**
- * `scalpel run SPEC.json`: train one JSON spec, with progress, events, a summary, the final
- * weights (docs/models.md) and a copy of the resolved spec on disk.
- */
-import { mkdir, writeFile, appendFile } from "node:fs/promises"
-import { basename, join } from "node:path"
+/** `scalpel run SPEC.json`: train one JSON spec, with progress, events and a summary on disk. */
+import { appendFile, rm, writeFile } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Either, Option, Stream } from "effect"
+import { Console, Data, Effect, Either, Option, Stream } from "effect"
 import { tf } from "../core/tf.ts"
 import { formatSpecDocument, parseSpecDocument } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
+import { prepareOutputFolder } from "../experiments/outputFolder.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
 import { formatNumber, formatTable } from "../experiments/table.ts"
 import { builtinInterpreters } from "../interpreters/builtins.ts"
 import { lookup } from "../interpreters/registry.ts"
 import { resolveSpecJson } from "../problems/resolveSpec.ts"
+import { describeDivergence } from "../training/divergence.ts"
 import { trainingEvents, type TrainingSummary } from "../training/train.ts"
 import { writeWeights } from "../training/weightsFile.ts"
 import { backendOption, withBackend } from "./backendOption.ts"
@@ -39,7 +38,28 @@ const summaryRows = (summary: TrainingSummary) => [
   ...Object.entries(summary.evaluations).map(([name, value]) => [name, "evaluation", formatNumber(value)]),
 ]
 
-export const runCommand = Command.make("run", { spec, out: outOption, backend: backendOption, workers: workersOption, ...checkpointFlags }, ({ spec, out, backend, workers, ...flags }) =>
+/** `--force-out`: write into a system folder (`/`, `/usr`, ...) named by --out or --checkpoint. */
+export const forceOutOption = Options.boolean("force-out").pipe(
+  Options.withDescription("write into the output folder even when it is a system folder such as /"),
+)
+const failOnDivergenceOption = Options.boolean("fail-on-divergence").pipe(
+  Options.withDescription("exit with code 1 when the run diverged (a loss non-finite or 1000× its first value at the end)"),
+)
+
+/** The run finished but diverged and `--fail-on-divergence` was given. */
+export class RunDiverged extends Data.TaggedError("RunDiverged")<{ readonly text: string }> {
+  override get message(): string {
+    return this.text
+  }
+}
+
+/** Longest time buffered events wait before they are appended to events.jsonl. */
+const eventsFlushIntervalMs = 1000
+
+export const runCommand = Command.make(
+  "run",
+  { spec, out: outOption, backend: backendOption, workers: workersOption, forceOut: forceOutOption, failOnDivergence: failOnDivergenceOption, ...checkpointFlags },
+  ({ spec, out, backend, workers, forceOut, failOnDivergence, ...flags }) =>
   withBackend(backend)(
     Effect.gen(function* () {
       const text = yield* readText(spec)
@@ -51,8 +71,15 @@ export const runCommand = Command.make("run", { spec, out: outOption, backend: b
           const rule = yield* interpreter.lower(resolved.spec.structure, options, { seed: resolved.spec.seed })
           const folder = Option.getOrElse(out, () => join("runs", runName(spec)))
           const eventsPath = join(folder, "events.jsonl")
-          yield* attempt(folder, () => mkdir(folder, { recursive: true }))
-          yield* attempt(eventsPath, () => writeFile(eventsPath, ""))
+          const summaryPath = join(folder, "summary.json")
+          // Every folder the run writes to is checked before the first step.
+          yield* prepareOutputFolder(folder, { force: forceOut })
+          if (Option.isSome(flags.checkpoint)) yield* prepareOutputFolder(dirname(flags.checkpoint.value), { force: forceOut, flag: "--checkpoint" })
+          // A summary left by an earlier run into this folder would describe another run.
+          yield* attempt(summaryPath, () => rm(summaryPath, { force: true }))
+          // A resumed run continues its events log; a new run starts a new one.
+          const resuming = Option.isSome(flags.resume)
+          yield* attempt(eventsPath, () => (resuming ? appendFile(eventsPath, "") : writeFile(eventsPath, "")))
           // The spec as it was resolved: every default written out (it parsed, or resolving would have failed).
           const resolvedSpecPath = join(folder, "spec.json")
           yield* Either.match(parseSpecDocument(text), {
@@ -62,11 +89,14 @@ export const runCommand = Command.make("run", { spec, out: outOption, backend: b
           yield* Console.log(`${resolved.problem.description}\nmethod: ${rule.name}, ${resolved.spec.steps} steps, writing to ${folder}`)
           const report = progressReporter(resolved.spec.steps, process.stderr.isTTY === true)
           let pending: Array<string> = []
+          let lastFlush = performance.now()
           const flush = attempt(eventsPath, () => {
             const lines = pending.join("")
             pending = []
+            lastFlush = performance.now()
             return lines === "" ? Promise.resolve() : appendFile(eventsPath, lines)
           })
+          const flushDue = () => pending.length >= 256 || performance.now() - lastFlush > eventsFlushIntervalMs
           const last = yield* trainingEvents(resolved.spec, rule, {
             evaluations: resolved.problem.evaluations,
             keepParameters: true,
@@ -77,11 +107,13 @@ export const runCommand = Command.make("run", { spec, out: outOption, backend: b
               event._tag === "Step"
                 ? Effect.zipRight(
                     Effect.sync(() => pending.push(`${JSON.stringify(event)}\n`)),
-                    pending.length >= 256 ? Effect.zipRight(flush, report(event)) : report(event),
+                    flushDue() ? Effect.zipRight(flush, report(event)) : report(event),
                   )
                 : Effect.void,
             ),
             Stream.runLast,
+            // On every exit (end, failure, Ctrl-C or SIGTERM), the buffered events reach the log.
+            Effect.ensuring(Effect.catchAll(flush, (e) => Console.error(`error: ${e.message}`))),
           )
           const finished = Option.isSome(last) && last.value._tag === "Finished" ? last.value : undefined
           const trained = finished?.parameters ?? {}
@@ -89,15 +121,21 @@ export const runCommand = Command.make("run", { spec, out: outOption, backend: b
             Effect.when(() => finished !== undefined),
             Effect.ensuring(Effect.sync(() => tf.dispose(Object.values(trained)))),
           )
-          yield* flush
           if (finished === undefined) return
           const summary = finished.summary
-          const summaryPath = join(folder, "summary.json")
           yield* attempt(summaryPath, () => writeFile(summaryPath, JSON.stringify({ spec, method: resolved.method, summary }, null, 2) + "\n"))
           yield* Console.log(`\n${formatTable(["objective", "measured on", "final value"], summaryRows(summary))}`)
           yield* Console.log(`\n${summary.steps} steps in ${(summary.wallTimeMs / 1000).toFixed(1)} s on ${summary.backend}; events, summary, weights and spec in ${folder}`)
+          if (summary.skippedSteps > 0) {
+            yield* Console.error(`warning: ${summary.skippedSteps} of ${summary.steps} steps were skipped for non-finite values (nonFinite: "skip")`)
+          }
+          if (summary.divergence !== undefined) {
+            const text = `the run diverged: ${describeDivergence(summary.divergence)}`
+            if (failOnDivergence) return yield* new RunDiverged({ text })
+            yield* Console.error(`warning: ${text} (--fail-on-divergence makes this an error)`)
+          }
         }),
       )
     }),
   ),
-).pipe(Command.withDescription("Train a JSON spec; writes step events (JSON lines), a final summary, the final weights (weights.json + weights.bin) and the resolved spec (spec.json) to an output folder."))
+).pipe(Command.withDescription("Train a JSON spec; writes step events (JSON lines) and a final summary to an output folder."))

@@ -9,7 +9,7 @@ import { readText } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
 import { backendOption } from "./backendOption.ts"
 import { parseQueueOption, problemModulesOf, problemsOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
-import { outOption, runName } from "./run.ts"
+import { forceOutOption, outOption, runName } from "./run.ts"
 
 /** Parse `0.01,0.1,1` (or a single value) into numbers, naming the bad item if any. */
 export const parseNumberList = (flag: string, text: string): Either.Either<ReadonlyArray<number>, SpecError> => {
@@ -41,8 +41,8 @@ const seeds = Options.integer("seeds").pipe(Options.withDescription("seeds per (
 
 export const sweepCommand = Command.make(
   "sweep",
-  { spec, lambda, method, seeds, out: outOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption },
-  ({ spec, lambda, method, seeds, out, jobs, backend, queue, problems }) =>
+  { spec, lambda, method, seeds, out: outOption, forceOut: forceOutOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption },
+  ({ spec, lambda, method, seeds, out, forceOut, jobs, backend, queue, problems }) =>
     Effect.gen(function* () {
       const queueUrl = yield* parseQueueOption(queue)
       const lambdas = yield* parseNumberList("lambda", lambda)
@@ -63,6 +63,7 @@ export const sweepCommand = Command.make(
           },
           {
             out: Option.getOrElse(out, () => join("runs", `sweep-${runName(spec)}`)),
+            forceOut,
             jobs,
             problemModules: problemModulesOf(problems),
             ...Option.match(queueUrl, { onNone: () => ({}), onSome: (q) => ({ queue: q }) }),

@@ -34,6 +34,7 @@ interface SweepExports {
   readonly xz: { readonly value: number }
   dot2(x: number, y: number, z: number, n: number): void
   lin2(out: number, a: number, b: number, n: number, ca: number, cb: number): void
+  lin2Finite(out: number, a: number, b: number, n: number, ca: number, cb: number): number
   lin3(out: number, a: number, b: number, c: number, n: number, ca: number, cb: number, cc: number): void
   bloop2(d: number, eo: number, g0: number, g1: number, r: number, e: number, n: number, l1: number, c: number, keep: number, take: number): void
   copyFinite(dst: number, src: number, n: number): number
@@ -103,6 +104,23 @@ export const combine2 = (out: Float32Array, ca: number, a: Float32Array, cb: num
   const simd = simdFor(out, a, b)
   if (simd !== undefined) return simd.lin2(out.byteOffset, a.byteOffset, b.byteOffset, out.length, ca, cb)
   for (let i = 0; i < out.length; i++) out[i] = ca * a[i]! + cb * b[i]!
+}
+
+/**
+ * out = ca·a + cb·b, as {@link combine2}; true when every value written is finite. The check rides
+ * on the same pass (x·0 is 0 for finite x and NaN otherwise, and a NaN survives the sum), so a
+ * step can be refused before it is applied at no extra sweep.
+ */
+export const combine2Finite = (out: Float32Array, ca: number, a: Float32Array, cb: number, b: Float32Array): boolean => {
+  const simd = simdFor(out, a, b)
+  if (simd !== undefined) return simd.lin2Finite(out.byteOffset, a.byteOffset, b.byteOffset, out.length, ca, cb) === 1
+  let probe = 0
+  for (let i = 0; i < out.length; i++) {
+    out[i] = ca * a[i]! + cb * b[i]!
+    // The rounded float32 value, as the SIMD kernel probes it.
+    probe += out[i]! * 0
+  }
+  return probe === 0
 }
 
 /** out = (ca·a + cb·b) + cc·c, in float64 rounded once. */

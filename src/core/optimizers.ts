@@ -9,7 +9,7 @@
  *              m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)        (Kingma & Ba 2015, Algorithm 1)
  */
 import { hostKernel } from "./hostKernels.ts"
-import { combine2 } from "./hostSweeps.ts"
+import { combine2Finite } from "./hostSweeps.ts"
 import type { Layout } from "./paramVector.ts"
 import { tf, type Tensor1D, type Variable } from "./tf.ts"
 
@@ -82,18 +82,35 @@ export const disposeOptimizerState = (state: OptimizerState): void => {
 }
 
 /**
- * θ ← θ − Δ for every variable of the layout (in place on the variables). On the host backends each
- * variable's new values come from one sweep over θ and its stretch of Δ, read where it lies in the
- * flat vector (no slice is copied out).
+ * θ ← θ − Δ for every variable of the layout (in place on the variables), unless that would make
+ * a parameter non-finite: a step large enough to overflow float32 is refused whole, every
+ * variable keeping its value, and the name of the first parameter it would have broken is
+ * returned (undefined when the step was applied). On the host backends each variable's new values
+ * come from one sweep over θ and its stretch of Δ, read where it lies in the flat vector (no slice
+ * is copied out), and the same sweep reports whether they are finite.
  */
-export const applyStep = (layout: Layout, variables: Readonly<Record<string, Variable>>, delta: Tensor1D): void =>
-  tf.tidy(() => {
-    for (const entry of layout.entries) {
-      const variable = variables[entry.name]!
-      const updated =
-        hostKernel([variable, delta], 1, ([theta, step], [out]) =>
-          combine2(out!, 1, theta!, -1, step!.subarray(entry.offset, entry.offset + entry.size)),
-        )?.[0] ?? tf.sub(tf.reshape(variable, [entry.size]), tf.slice(delta, entry.offset, entry.size))
-      variable.assign(tf.reshape(updated, variable.shape))
+export const applyStep = (layout: Layout, variables: Readonly<Record<string, Variable>>, delta: Tensor1D): string | undefined => {
+  const updates: Array<readonly [Variable, tf.Tensor]> = []
+  let broken: string | undefined
+  for (const entry of layout.entries) {
+    const variable = variables[entry.name]!
+    let finite = true
+    const updated =
+      hostKernel([variable, delta], 1, ([theta, step], [out]) => {
+        finite = combine2Finite(out!, 1, theta!, -1, step!.subarray(entry.offset, entry.offset + entry.size))
+      })?.[0] ??
+      tf.tidy(() => {
+        const next = tf.sub(tf.reshape(variable, [entry.size]), tf.slice(delta, entry.offset, entry.size))
+        finite = tf.all(tf.isFinite(next)).dataSync()[0] === 1
+        return next
+      })
+    updates.push([variable, updated])
+    if (!finite) {
+      broken = entry.name
+      break
     }
-  })
+  }
+  if (broken === undefined) for (const [variable, updated] of updates) tf.tidy(() => variable.assign(tf.reshape(updated, variable.shape)))
+  tf.dispose(updates.map(([, updated]) => updated))
+  return broken
+}

@@ -67,6 +67,14 @@ export const adam = (options: {
   epsilon: options.epsilon ?? 1e-8,
 })
 
+/**
+ * Numbers a run's parameters may hold together (2^26 = 256 MiB of float32). A step keeps several
+ * vectors of that size at once (one gradient per objective, the direction, optimizer and rule
+ * states), and the tfjs backends cannot allocate past 4 GiB; a larger declaration is refused by
+ * {@link makeSpec} before anything is allocated.
+ */
+export const maxParameterElements = 2 ** 26
+
 const positiveInteger = (x: number) => Number.isInteger(x) && x > 0
 
 /** Parameter declarations by name. */
@@ -95,14 +103,23 @@ export const makeSpec = <D extends ParameterDeclarations>(input: SpecInput<D>): 
   const fail = (path: string, problem: string) => Either.left(new SpecError({ path, problem }))
   const names = Object.keys(input.parameters)
   if (names.length === 0) return fail("parameters", "expected at least one parameter, got none")
+  let totalElements = 0
   const bound = new Map<Variable, string>()
   for (const name of names) {
     const p = input.parameters[name]!
     if (p.shape.some((d) => !positiveInteger(d))) {
       return fail(`parameters.${name}.shape`, `expected positive integer dimensions, got [${p.shape.join(", ")}]`)
     }
+    const size = p.shape.reduce((a, b) => a * b, 1)
+    totalElements += size
+    if (totalElements > maxParameterElements) {
+      return fail(
+        `parameters.${name}.shape`,
+        `[${p.shape.join(", ")}] holds ${size} numbers, ${size === totalElements ? "more" : `and with the parameters before it ${totalElements}, more`} than the ${maxParameterElements} (2^26) that a run's parameters may hold: ` +
+          "a step keeps several vectors of the parameters' size (gradients, optimizer and rule states) in memory at once",
+      )
+    }
     if (p.init.kind === "values") {
-      const size = p.shape.reduce((a, b) => a * b, 1)
       if (p.init.values.length !== size) {
         return fail(`parameters.${name}.init.values`, `expected ${size} values for shape [${p.shape.join(", ")}], got ${p.init.values.length}`)
       }

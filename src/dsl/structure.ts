@@ -52,7 +52,10 @@ export type Structure = Objective<any> | Weighted | Sum | Hierarchy | Constraine
 export const weighted = (of: Structure, weight: number): Weighted => ({ _tag: "Weighted", of, weight })
 
 /** The sum of `terms`. */
-export const sum = (...terms: ReadonlyArray<Structure>): Sum => ({ _tag: "Sum", terms })
+export const sum = (...terms: ReadonlyArray<Structure>): Sum => sumOf(terms)
+
+/** The sum of a list of terms of any length (spreading a long list into {@link sum} would overflow the call stack). */
+export const sumOf = (terms: ReadonlyArray<Structure>): Sum => ({ _tag: "Sum", terms })
 
 /** Minimise `aux` among the minimisers of `main`; λ scales the auxiliary contribution. */
 export const prioritize = (main: Structure, aux: Structure, options: { readonly lambda: number }): Hierarchy => ({

@@ -11,7 +11,9 @@ import { progressLine } from "./queue/progress.ts"
 import { runJobsOnQueue } from "./queue/submit.ts"
 import type { QueueUrl } from "./queue/url.ts"
 import type { RunRecord } from "./sweep.ts"
-import { sweepJobs, validateGrid } from "./sweep.ts"
+import { documentForJob, sweepJobs, validateGrid } from "./sweep.ts"
+import { prepareOutputFolder } from "./outputFolder.ts"
+import { readRunRecord, recordsFolder, writeRunRecord } from "./runRecords.ts"
 import { type SweepDescription, writeSweepOutputs } from "./sweepReport.ts"
 import { formatNumber } from "./table.ts"
 
@@ -20,6 +22,8 @@ export interface SweepRunOptions {
   /** Local processes to train in at once (ignored with `queue`). */
   readonly jobs: number
   readonly backend?: string
+  /** Write into a system folder (`--force-out`). */
+  readonly forceOut?: boolean
   /** Train through this job queue (`scalpel worker` processes) instead of local processes. */
   readonly queue?: QueueUrl
   /** Modules that register problems the document may name (loaded by every worker). */
@@ -35,9 +39,13 @@ export const runLine = (record: RunRecord, finished: number, total: number): str
   )
 }
 
-const trainAll = (document: SpecDocument, jobs: Parameters<typeof runJobs>[1], options: SweepRunOptions) =>
+const trainAll = (
+  document: SpecDocument,
+  jobs: Parameters<typeof runJobs>[1],
+  options: SweepRunOptions,
+  onRecord: (record: RunRecord, finished: number, total: number) => Effect.Effect<void>,
+) =>
   Effect.gen(function* () {
-    const onRecord = (record: RunRecord, finished: number, total: number) => Console.log(runLine(record, finished, total))
     const problemModules = options.problemModules ?? []
     if (options.queue !== undefined) {
       return yield* runJobsOnQueue(document, jobs, {
@@ -63,7 +71,26 @@ export const runSweep = (document: SpecDocument, description: SweepDescription, 
     const jobs = sweepJobs(grid, document.seed)
     const where = options.queue === undefined ? `${options.jobs} at a time` : `through the queue at ${options.queue.redacted}`
     yield* Console.log(`${description.title}: ${jobs.length} runs (${grid.methods.length} methods × ${grid.lambdas.length} λ × ${grid.seeds} seeds), ${where}`)
-    const records = yield* trainAll(document, jobs, options)
+    // Fail before training if the results could not be written, and keep each run's record as it finishes.
+    yield* prepareOutputFolder(options.out, { force: options.forceOut === true })
+    const reused = new Map<number, RunRecord>()
+    for (const [i, job] of jobs.entries()) {
+      const saved = yield* readRunRecord(options.out, job, yield* documentForJob(document, job))
+      if (saved !== undefined) reused.set(i, saved)
+    }
+    if (reused.size > 0) yield* Console.log(`reusing ${reused.size} finished run(s) from ${recordsFolder(options.out)}`)
+    const remaining = jobs.filter((_, i) => !reused.has(i))
+    const fresh = yield* trainAll(document, remaining, options, (record, finished, total) =>
+      Effect.zipRight(
+        Effect.suspend(() => {
+          const job = { method: record.method, lambda: record.lambda, seed: record.seed }
+          return Effect.flatMap(documentForJob(document, job), (d) => writeRunRecord(options.out, job, d, record))
+        }).pipe(Effect.catchAll((e) => Console.error(`error: ${e.message}`))),
+        Console.log(runLine(record, finished + reused.size, total + reused.size)),
+      ),
+    )
+    let next = 0
+    const records = jobs.map((_, i) => reused.get(i) ?? fresh[next++]!)
     const summary = yield* writeSweepOutputs(options.out, records, description)
     yield* Console.log(`\n${summary.bestTable}\n\n${summary.verdictTrain}\n${summary.verdictTest}\n\nwritten to ${options.out}`)
     return { records, summary }

@@ -7,14 +7,14 @@
  * Every failure is a {@link SpecError} with the document's path (`structure.aux`,
  * `problem.options.examples`), and a problem made before a later failure is disposed at once.
  */
-import { Effect, Either, Schema, type Scope } from "effect"
+import { Effect, Either, Exit, Schema, type Scope } from "effect"
 import { SpecError } from "../dsl/errors.ts"
 import { issueMessage, quoteName } from "../dsl/issueMessage.ts"
 import { decodeSpecDocument, type MethodReference, parseSpecDocument, type SpecDocument, type StructureDocument } from "../dsl/json.ts"
 import type { Objective } from "../dsl/objective.ts"
 import type { Problem } from "../dsl/problem.ts"
 import { makeSpec, type Spec } from "../dsl/spec.ts"
-import { constrain, hierarchy, prioritize, type Structure, sum, weighted } from "../dsl/structure.ts"
+import { constrain, hierarchy, prioritize, type Structure, sumOf, weighted } from "../dsl/structure.ts"
 import { builtinProblems, lookupProblem, type ProblemCatalogue } from "./catalogue.ts"
 
 /** A spec ready to train: the owner of `problem` must dispose it (see {@link acquireResolvedSpec}). */
@@ -50,7 +50,7 @@ export const resolveStructure = (
     case "weighted":
       return Either.map(at(document.of, ".of"), (of) => weighted(of, document.weight))
     case "sum":
-      return Either.map(Either.all(document.terms.map((t, i) => at(t, `.terms[${i}]`))), (terms) => sum(...terms))
+      return Either.map(Either.all(document.terms.map((t, i) => at(t, `.terms[${i}]`))), sumOf)
     case "prioritize":
       return Either.map(Either.all([at(document.main, ".main"), at(document.aux, ".aux")]), ([main, aux]) =>
         prioritize(main, aux, { lambda: document.lambda }),
@@ -103,10 +103,11 @@ export const resolveSpecDocument = (
   catalogue: ProblemCatalogue = builtinProblems,
 ): Effect.Effect<ResolvedSpec, SpecError> =>
   Effect.flatMap(makeProblem(document, catalogue), (problem) =>
-    Either.match(specFor(document, problem), {
-      onLeft: (error) => Effect.zipRight(Effect.sync(problem.dispose), Effect.fail(error)),
-      onRight: (spec) => Effect.succeed({ spec, problem, method: document.method, document }),
-    }),
+    // Even a defect (a bug) while resolving must not strand the problem's tensors.
+    Effect.suspend(() => specFor(document, problem)).pipe(
+      Effect.map((spec) => ({ spec, problem, method: document.method, document })),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(problem.dispose))),
+    ),
   )
 
 /** Decode any value (parsed JSON, a literal object) as a spec document and resolve it. */

@@ -10,7 +10,7 @@
  * (which the training loop does) loads no Node built-in and the `scalpel` entry runs in browsers;
  * there, only runs with checkpoint files fail, with a {@link CheckpointError}.
  */
-import { Effect, Either } from "effect"
+import { Effect, Either, Exit } from "effect"
 import type { Layout } from "../core/paramVector.ts"
 import { tf, type Tensor } from "../core/tf.ts"
 import type { RuleState } from "../interpreters/interpreter.ts"
@@ -156,8 +156,40 @@ export const runMismatch = (saved: Readonly<Record<string, unknown>>, current: R
  * best-effort fsync of the folder so the rename itself is durable. The temporary file is removed
  * if anything fails, and the previous checkpoint at `path` is then untouched.
  */
-export const writeCheckpoint = (path: string, contents: CheckpointContents): Effect.Effect<void, CheckpointError> =>
-  Effect.flatMap(nodeFileSystem(path), ({ fs, nodePath }) => writeAtomically(fs, nodePath, path, contents))
+export const writeCheckpoint = (path: string, contents: CheckpointContents): Effect.Effect<void, CheckpointError> => {
+  const poisoned = firstNonFinite(contents)
+  if (poisoned !== undefined) {
+    return Effect.fail(
+      new CheckpointError({ path, problem: `not written: ${poisoned} (a checkpoint never holds non-finite values; the previous one is kept)` }),
+    )
+  }
+  return Effect.flatMap(nodeFileSystem(path), ({ fs, nodePath }) => writeAtomically(fs, nodePath, path, contents))
+}
+
+/**
+ * The first float tensor value of `contents` that is NaN or infinite, as `parameters.w[3] is NaN`,
+ * or undefined. A run refuses non-finite parameters before applying a step, but an optimizer or
+ * rule state can still overflow; such a state would resume into a run of NaN.
+ */
+export const firstNonFinite = (contents: CheckpointContents): string | undefined => {
+  const visit = (node: HostState, where: string): string | undefined => {
+    if (node instanceof HostTensor) {
+      if (node.dtype !== "float32") return undefined
+      const at = node.values.findIndex((v) => !Number.isFinite(v))
+      return at < 0 ? undefined : `${where}[${at}] is ${node.values[at]}`
+    }
+    if (typeof node !== "object" || node === null) return undefined
+    const entries: ReadonlyArray<readonly [string, HostState]> = Array.isArray(node)
+      ? node.map((v, i) => [`[${i}]`, v] as const)
+      : Object.keys(node).map((k) => [`.${k}`, (node as { readonly [key: string]: HostState })[k]!] as const)
+    for (const [key, value] of entries) {
+      const found = visit(value, `${where}${key}`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return visit(contents.parameters, "parameters") ?? visit(contents.optimizer.slots, "optimizer.slots") ?? visit(contents.ruleState, "ruleState")
+}
 
 const writeAtomically = (fs: FileSystem, nodePath: PathModule, path: string, contents: CheckpointContents): Effect.Effect<void, CheckpointError> => {
   const folder = nodePath.dirname(path)
@@ -175,10 +207,14 @@ const writeAtomically = (fs: FileSystem, nodePath: PathModule, path: string, con
       }),
     (handle) => Effect.promise(() => handle.close().catch(() => undefined)),
   )
+  // Uninterruptible: a Ctrl-C or SIGTERM (an interruption under NodeRuntime.runMain) arriving
+  // during a write waits the few milliseconds until the new checkpoint is in place, instead of
+  // abandoning the write half done and leaving its temporary file behind. Any failure removes it.
   return writeTemporary.pipe(
     Effect.zipRight(Effect.tryPromise({ try: () => fs.rename(temporary, path), catch: fail(`renaming ${temporary}`) })),
-    Effect.tapError(() => Effect.promise(() => fs.rm(temporary, { force: true }).catch(() => undefined))),
+    Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.promise(() => fs.rm(temporary, { force: true }).catch(() => undefined)))),
     Effect.zipRight(Effect.promise(() => syncFolder(fs, folder))),
+    Effect.uninterruptible,
   )
 }
 

@@ -32,6 +32,8 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts"
 import { createVariables, isBound } from "./parameters.ts"
+import { batchSizeProblem } from "./sizeLimits.ts"
+import { type Divergence, divergenceOf } from "./divergence.ts"
 import { GradientWorkerError, type GradientWorkers, type WorkerPool } from "./parallel/protocol.ts"
 import { shareOf, sourceSlots } from "./parallel/sources.ts"
 import { disposeReplaced } from "./tensors.ts"
@@ -45,6 +47,45 @@ export class NonFiniteGradient extends Data.TaggedError("NonFiniteGradient")<{
     return `non-finite gradient or loss for objective '${this.objective}' at step ${this.step} (set nonFinite: "skip" to skip such steps)`
   }
 }
+
+/**
+ * Every loss and gradient of a step was finite, but applying the step would make a parameter
+ * NaN or infinite: the step itself overflowed float32 (a learning rate far too large, or a
+ * direction of enormous norm). The parameters keep their values from before the step.
+ */
+export class NonFiniteUpdate extends Data.TaggedError("NonFiniteUpdate")<{
+  readonly parameter: string
+  readonly step: number
+  /** The optimizer, as `sgd, learningRate 0.1`. */
+  readonly optimizer: string
+}> {
+  /** The cause, without advice on the policy (shared with {@link TooManySkippedSteps}). */
+  get cause_(): string {
+    return `the update of step ${this.step} would make parameter '${this.parameter}' non-finite although every loss and gradient was finite: the step overflowed float32 (optimizer ${this.optimizer}); lower the learning rate`
+  }
+  override get message(): string {
+    return `${this.cause_}. The parameters keep their values from before the step.`
+  }
+}
+
+/**
+ * Policy `skip` skipped `limit` steps in a row: a run that skips every step makes no progress, and
+ * carrying on would end with the parameters it started from and a table of NaN.
+ */
+export class TooManySkippedSteps extends Data.TaggedError("TooManySkippedSteps")<{
+  readonly first: number
+  readonly last: number
+  readonly limit: number
+  /** Why the last one was skipped. */
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `steps ${this.first} to ${this.last} were all skipped (${this.limit} in a row, the limit): the run makes no progress. The last one because ${this.reason}.`
+  }
+}
+
+/** Steps that policy `skip` may skip in a row before the run stops (TrainingOptions.maxConsecutiveSkips). */
+export const defaultMaxConsecutiveSkips = 100
 
 /**
  * An objective's gradient was exactly zero for every parameter at the start of the run and the
@@ -104,6 +145,10 @@ export interface TrainingSummary {
   readonly backend: string
   readonly steps: number
   readonly skippedSteps: number
+  /** Losses of the first step this session ran (its mini-batches), by objective. */
+  readonly firstLosses: Readonly<Record<string, number>>
+  /** Set when the run diverged (see `divergence.ts`): the objective, its first and final loss. */
+  readonly divergence?: Divergence
   /** Each objective on its whole data set (or its deterministic value) at the end. */
   readonly finalLosses: Readonly<Record<string, number>>
   /** The extra evaluation objectives (held-out losses, accuracies), same convention. */
@@ -151,6 +196,11 @@ export interface TrainingOptions {
    */
   readonly resumeFrom?: string
   /**
+   * Under policy `skip`, stop with {@link TooManySkippedSteps} after this many skipped steps in a
+   * row (default {@link defaultMaxConsecutiveSkips}).
+   */
+  readonly maxConsecutiveSkips?: number
+  /**
    * What to do when an objective's gradient is exactly zero for every parameter at the start of
    * the run (see {@link ZeroGradient} for when exactly): `"warn"` (default) logs a warning that
    * names the objective and the likely cause, `"fail"` fails with {@link ZeroGradient},
@@ -190,7 +240,9 @@ export const fullDataLoss = (objective: Objective<any>, params: Params, chunk = 
 
 /** A live run: variables, states, and the imperative step the stream drives. */
 interface Session {
-  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient | GradientWorkerError>
+  readonly step: (t: number) => Effect.Effect<StepEvent, NonFiniteGradient | NonFiniteUpdate | ZeroGradient | GradientWorkerError>
+  /** Steps skipped in a row up to the last completed one, and why the last was skipped. */
+  readonly skipStreak: () => { readonly count: number; readonly reason: string }
   /** Steps completed so far (including those restored from a checkpoint). */
   readonly completedSteps: () => number
   /** The host copy of everything a checkpoint holds, at the last completed step. */
@@ -272,6 +324,9 @@ const openSession = (
     let optimizerState = optimizer.init(layout)
     let rng = seedState(spec.seed + 1)
     let skipped = 0
+    let streak = 0
+    let firstLosses: Record<string, number> | undefined
+    let streakReason = ""
     let completed = 0
     let handedOver = false
     const started = Date.now()
@@ -419,8 +474,16 @@ const openSession = (
         )
       })
 
-    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient | GradientWorkerError> =>
-      Effect.suspend(() => {
+    const optimizerText = `${spec.optimizer.kind}, learningRate ${spec.optimizer.learningRate}`
+    const skip = (t: number, reason: string, lossRecord: Record<string, number>, begin: number): StepEvent => {
+      skipped += 1
+      streak += 1
+      streakReason = reason
+      completed = t
+      return { _tag: "Step", step: t, losses: lossRecord, skipped: true, elapsedMs: performance.now() - begin }
+    }
+    const step = (t: number): Effect.Effect<StepEvent, NonFiniteGradient | NonFiniteUpdate | ZeroGradient | GradientWorkerError> =>
+      Effect.suspend((): Effect.Effect<StepEvent, NonFiniteGradient | NonFiniteUpdate | ZeroGradient | GradientWorkerError> => {
         const begin = performance.now()
         const checkZero = zeroPolicy === "ignore" ? new Set<string>() : t === 1 ? new Set(rule.objectives) : t === 2 ? zeroSuspects : new Set<string>()
         const gradients = pool === undefined ? Effect.sync(() => gradientsAt(checkZero)) : parallelGradientsAt(pool, t, checkZero)
@@ -428,8 +491,8 @@ const openSession = (
       })
 
     /** The rest of step `t` once its gradients are computed: checks, the rule's direction, the update. */
-    const afterGradients = (t: number, begin: number, computed: StepGradients): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> =>
-      Effect.suspend((): Effect.Effect<StepEvent, NonFiniteGradient | ZeroGradient> => {
+    const afterGradients = (t: number, begin: number, computed: StepGradients): Effect.Effect<StepEvent, NonFiniteGradient | NonFiniteUpdate | ZeroGradient> =>
+      Effect.suspend((): Effect.Effect<StepEvent, NonFiniteGradient | NonFiniteUpdate | ZeroGradient> => {
         const { losses, gradients, finite, zero: zeroAll } = computed
         const lossValues = tf.tidy(() => tf.stack(objectives.map((o) => losses[o.name]!)).dataSync())
         const lossRecord: Record<string, number> = {}
@@ -439,9 +502,7 @@ const openSession = (
         if (bad !== undefined) {
           release()
           if (spec.nonFinite === "fail") return Effect.fail(new NonFiniteGradient({ objective: bad.name, step: t }))
-          skipped += 1
-          completed = t
-          return Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: true, elapsedMs: performance.now() - begin })
+          return Effect.succeed(skip(t, `the gradient or loss of objective '${bad.name}' was non-finite`, lossRecord, begin))
         }
         if (t === 1 && spec.steps > 1) zeroSuspects = new Set(zeroAll.filter((z) => z.readsParameters).map((z) => z.objective))
         const zero = t === 1 && spec.steps > 1 ? zeroAll.filter((z) => !z.readsParameters) : zeroAll
@@ -452,9 +513,16 @@ const openSession = (
         }
         const next = combineAndApply(rule, optimizer, layout, variables, gradients, ruleState, optimizerState, lossRecord)
         release()
+        if (next.brokenParameter !== undefined) {
+          const error = new NonFiniteUpdate({ parameter: next.brokenParameter, step: t, optimizer: optimizerText })
+          if (spec.nonFinite === "fail") return Effect.fail(error)
+          return Effect.succeed(skip(t, error.cause_, lossRecord, begin))
+        }
         ruleState = next.ruleState
         optimizerState = next.optimizerState
+        streak = 0
         completed = t
+        firstLosses ??= lossRecord
         const event = Effect.succeed<StepEvent>({ _tag: "Step", step: t, losses: lossRecord, skipped: false, elapsedMs: performance.now() - begin })
         if (zero.length === 0) return event
         return Effect.zipRight(
@@ -484,18 +552,31 @@ const openSession = (
       const chunk = options.evaluationChunk ?? 4096
       const measure = (list: ReadonlyArray<Objective<any>>) =>
         Object.fromEntries(list.map((o) => [o.name, fullDataLoss(o, params, chunk)] as const))
+      const finalLosses = measure([...declared.values()])
+      const first = firstLosses ?? {}
+      const divergence = divergenceOf(first, finalLosses)
       return {
         rule: rule.name,
         backend: tf.getBackend(),
         steps: spec.steps,
         skippedSteps: skipped,
-        finalLosses: measure([...declared.values()]),
+        firstLosses: first,
+        ...(divergence === undefined ? {} : { divergence }),
+        finalLosses,
         evaluations: measure(options.evaluations ?? []),
         wallTimeMs: Date.now() - started,
       }
     }
 
-    return Effect.succeed<Session>({ step, completedSteps: () => completed, snapshot, finish, handOver, dispose })
+    return Effect.succeed<Session>({
+      step,
+      skipStreak: () => ({ count: streak, reason: streakReason }),
+      completedSteps: () => completed,
+      snapshot,
+      finish,
+      handOver,
+      dispose,
+    })
   })
 
 /**
@@ -503,6 +584,10 @@ const openSession = (
  * step from the direction, θ ← θ − Δ, and the release of whatever the new states no longer hold.
  * Gradients are not released (the caller owns them). Exported so that benchmarks time exactly the
  * code path training runs.
+ *
+ * When the step would make a parameter non-finite ({@link applyStep} checks it in the same pass),
+ * nothing changes: the variables and the given states are kept, the new states are released, and
+ * `brokenParameter` names the parameter.
  */
 export const combineAndApply = (
   rule: UpdateRule<any>,
@@ -513,11 +598,16 @@ export const combineAndApply = (
   ruleState: RuleState,
   optimizerState: OptimizerState,
   losses?: Readonly<Record<string, number>>,
-): { readonly ruleState: RuleState; readonly optimizerState: OptimizerState } => {
+): { readonly ruleState: RuleState; readonly optimizerState: OptimizerState; readonly brokenParameter?: string } => {
   const [direction, nextRuleState] = tidy(() => rule.step(gradients, ruleState, losses))
   const [delta, nextOptimizerState] = tidy(() => optimizer.update(direction, optimizerState))
-  applyStep(layout, variables, delta)
+  const brokenParameter = applyStep(layout, variables, delta)
   tf.dispose([direction, delta])
+  if (brokenParameter !== undefined) {
+    disposeReplaced(nextRuleState, ruleState)
+    disposeReplaced(nextOptimizerState, optimizerState)
+    return { ruleState, optimizerState, brokenParameter }
+  }
   disposeReplaced(ruleState, nextRuleState)
   disposeReplaced(optimizerState, nextOptimizerState)
   return { ruleState: nextRuleState, optimizerState: nextOptimizerState }
@@ -601,6 +691,8 @@ export const trainingEvents = (
 ): Stream.Stream<TrainingEvent, TrainingError> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
+      const tooLarge = batchSizeProblem(spec)
+      if (tooLarge !== undefined) return yield* tooLarge
       const settings = options.checkpoint
       if (settings !== undefined && !(Number.isInteger(settings.every) && settings.every > 0)) {
         return yield* new CheckpointError({ path: settings.path, problem: `checkpoint interval must be a positive integer, got ${settings.every}` })
@@ -621,7 +713,8 @@ export const trainingEvents = (
         ),
       )
       const due = (t: number) => settings !== undefined && (t % settings.every === 0 || t === spec.steps)
-      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | ZeroGradient | CheckpointError | GradientWorkerError> =>
+      const maxSkips = options.maxConsecutiveSkips ?? defaultMaxConsecutiveSkips
+      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | NonFiniteUpdate | ZeroGradient | CheckpointError | GradientWorkerError> =>
         Effect.flatMap(session.step(t), (event) =>
           due(t) && settings !== undefined
             ? Effect.map(checkpointNow(session, settings), (written) => {
@@ -630,6 +723,17 @@ export const trainingEvents = (
               })
             : Effect.succeed([event]),
         )
+      /** The step's events, then a failure when it was the last skip allowed in a row. */
+      const stepStream = (t: number) =>
+        Stream.flatMap(Stream.fromEffect(Effect.zipLeft(runStep(t), eventLoopTurn)), (events) => {
+          const streak = session.skipStreak()
+          return streak.count < maxSkips
+            ? Stream.fromIterable(events)
+            : Stream.concat(
+                Stream.fromIterable(events),
+                Stream.fail(new TooManySkippedSteps({ first: t - streak.count + 1, last: t, limit: maxSkips, reason: streak.reason })),
+              )
+        })
       // Steps are synchronous tensor work, and Effect's scheduler yields to the microtask queue
       // only; without an occasional macrotask turn, a long run would starve the event loop and
       // never see SIGINT (Ctrl-C), timers or I/O (in a browser: never repaint or take input).
@@ -647,7 +751,7 @@ export const trainingEvents = (
       const first = session.completedSteps() + 1
       const steps = first > spec.steps ? Stream.empty : Stream.range(first, spec.steps)
       return Stream.concat(
-        Stream.mapConcat(Stream.mapEffect(steps, (t) => Effect.zipLeft(runStep(t), eventLoopTurn)), (events) => events),
+        Stream.flatMap(steps, stepStream),
         Stream.fromEffect(
           Effect.sync((): TrainingEvent => {
             const summary = session.finish()
@@ -659,7 +763,15 @@ export const trainingEvents = (
   )
 
 /** Everything a run can fail with, once it has a spec and an update rule. */
-export type TrainingError = NonFiniteGradient | ZeroGradient | MissingObjective | CheckpointError | GradientWorkerError
+export type TrainingError =
+  | NonFiniteGradient
+  | NonFiniteUpdate
+  | TooManySkippedSteps
+  | ZeroGradient
+  | MissingObjective
+  | CheckpointError
+  | SpecError
+  | GradientWorkerError
 
 /**
  * A finished run: its {@link TrainingSummary} and the trained parameters.

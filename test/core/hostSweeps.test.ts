@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { assembleKernels } from "../../scripts/kernelAssembly.ts"
-import { bindSweepsToMemory, bloopSweep, combine2, combine3, combineMany, copyFinite, dotPair } from "../../src/core/hostSweeps.ts"
+import { bindSweepsToMemory, bloopSweep, combine2, combine2Finite, combine3, combineMany, copyFinite, dotPair } from "../../src/core/hostSweeps.ts"
 import { sweepsWasmBase64 } from "../../src/core/kernels/sweepsBinary.ts"
 
 /**
@@ -130,4 +130,28 @@ describe("the embedded WebAssembly binary", () => {
     const binary = await assembleKernels()
     expect(Buffer.from(binary).toString("base64")).toBe(sweepsWasmBase64)
   })
+})
+
+describe("combine2Finite: combine2's values and whether every one is finite, in the same pass", () => {
+  // Coefficients up to 1e39 overflow float32 (max ≈ 3.4e38) on the store: the case of a huge step.
+  const large = fc.double({ noNaN: true, min: -1e39, max: 1e39 })
+  const anyFloats = length.chain((n) =>
+    fc.tuple(fc.array(fc.float32Array({ minLength: n, maxLength: n }), { minLength: 2, maxLength: 2 }), fc.integer({ min: 0, max: 3 })),
+  )
+  it("both paths write combine2's bits and report finiteness exactly", () =>
+    fc.assert(
+      fc.property(anyFloats, large, large, ([[a, b], shift], ca, cb) => {
+        resetWasm()
+        const expected = new Float32Array(a!.length)
+        combine2(expected, ca, a!, cb, b!)
+        const finite = expected.every(Number.isFinite)
+        const scalar = new Float32Array(a!.length)
+        expect(combine2Finite(scalar, ca, a!, cb, b!)).toBe(finite)
+        const [wa, wb] = inWasm([a!, b!], shift)
+        const [out] = fresh(a!.length, 1, (shift + 1) % 4)
+        expect(combine2Finite(out!, ca, wa!, cb, wb!)).toBe(finite)
+        expect(bits(out!)).toEqual(bits(expected))
+        expect(bits(scalar)).toEqual(bits(expected))
+      }),
+    ))
 })

@@ -94,7 +94,51 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $tail))))
 
-  ;; out = (ca·a + cb·b) + cc·c
+;; out = ca·a + cb·b, as lin2; returns 1 when every value written is finite, 0 otherwise (the
+  ;; same x·0 probe as copyFinite, on the rounded float32 results, in the same pass).
+  (func (export "lin2Finite") (param $out i32) (param $a i32) (param $b i32) (param $n i32) (param $ca f64) (param $cb f64) (result i32)
+    (local $i i32) (local $stop i32) (local $end i32)
+    (local $av v128) (local $bv v128) (local $cav v128) (local $cbv v128) (local $r v128) (local $acc v128) (local $s f32)
+    (local.set $cav (f64x2.splat (local.get $ca)))
+    (local.set $cbv (f64x2.splat (local.get $cb)))
+    (local.set $stop (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $vectorDone
+      (loop $vector
+        (br_if $vectorDone (i32.ge_u (local.get $i) (local.get $stop)))
+        (local.set $av (v128.load (i32.add (local.get $a) (local.get $i))))
+        (local.set $bv (v128.load (i32.add (local.get $b) (local.get $i))))
+        (local.set $r
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero
+              (f64x2.add
+                (f64x2.mul (local.get $cav) (f64x2.promote_low_f32x4 (local.get $av)))
+                (f64x2.mul (local.get $cbv) (f64x2.promote_low_f32x4 (local.get $bv)))))
+            (f32x4.demote_f64x2_zero
+              (f64x2.add
+                (f64x2.mul (local.get $cav) (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $av) (local.get $av))))
+                (f64x2.mul (local.get $cbv) (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $bv) (local.get $bv))))))))
+        (v128.store (i32.add (local.get $out) (local.get $i)) (local.get $r))
+        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $r) (v128.const f32x4 0 0 0 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vector)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $s
+          (f32.demote_f64
+            (f64.add
+              (f64.mul (local.get $ca) (f64.promote_f32 (f32.load (i32.add (local.get $a) (local.get $i)))))
+              (f64.mul (local.get $cb) (f64.promote_f32 (f32.load (i32.add (local.get $b) (local.get $i))))))))
+        (f32.store (i32.add (local.get $out) (local.get $i)) (local.get $s))
+        (local.set $acc (f32x4.add (local.get $acc) (f32x4.splat (f32.mul (local.get $s) (f32.const 0)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $tail)))
+    (i32x4.all_true (f32x4.eq (local.get $acc) (local.get $acc))))
+
+    ;; out = (ca·a + cb·b) + cc·c
   (func (export "lin3") (param $out i32) (param $a i32) (param $b i32) (param $c i32) (param $n i32)
     (param $ca f64) (param $cb f64) (param $cc f64)
     (local $i i32) (local $stop i32) (local $end i32)

@@ -1,0 +1,53 @@
+/** Output folders are checked before training (issue #12, points 7 and 9). */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as nodePath from "node:path"
+import { Effect, Either } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { isSystemFolder, prepareOutputFolder } from "../../src/experiments/outputFolder.ts"
+import { divergenceOf } from "../../src/training/divergence.ts"
+
+let folder = ""
+beforeAll(async () => {
+  folder = await fs.mkdtemp(nodePath.join(os.tmpdir(), "scalpel-out-"))
+})
+afterAll(async () => {
+  await fs.chmod(nodePath.join(folder, "locked"), 0o755).catch(() => undefined)
+  await fs.rm(folder, { recursive: true, force: true })
+})
+
+const failure = async (effect: Effect.Effect<void, { message: string }>) => {
+  const result = await Effect.runPromise(Effect.either(effect))
+  if (Either.isRight(result)) throw new Error("expected an OutputError")
+  return result.left.message
+}
+
+describe("prepareOutputFolder", () => {
+  it("refuses / and top-level system folders unless forced", async () => {
+    expect(isSystemFolder("/")).toBe(true)
+    expect(isSystemFolder("/usr/")).toBe(true)
+    expect(isSystemFolder(folder)).toBe(false)
+    expect(await failure(prepareOutputFolder("/"))).toBe("cannot write /: it is a system folder (/); choose another --out, or pass --force-out to write there anyway")
+  })
+
+  it("creates a missing folder and leaves no probe file", async () => {
+    const target = nodePath.join(folder, "a", "b")
+    await Effect.runPromise(prepareOutputFolder(target))
+    expect(await fs.readdir(target)).toEqual([])
+  })
+
+  it("a folder that cannot be created is an OutputError before any training", async () => {
+    const file = nodePath.join(folder, "plain-file")
+    await fs.writeFile(file, "")
+    expect(await failure(prepareOutputFolder(nodePath.join(file, "out")))).toMatch(/^cannot write .*plain-file\/out: the folder is not writable \(.*\); nothing was trained$/)
+  })
+})
+
+describe("divergenceOf", () => {
+  it("flags a loss 1000× above its first value, or non-finite, and nothing else", () => {
+    expect(divergenceOf({ fit: 0.5 }, { fit: 7e27 })).toEqual({ objective: "fit", first: 0.5, final: 7e27 })
+    expect(divergenceOf({ fit: 0.5 }, { fit: Number.NaN })?.objective).toBe("fit")
+    expect(divergenceOf({ fit: 0.5, prior: 1 }, { fit: 0.4, prior: 999 })).toBeUndefined()
+    expect(divergenceOf({ fit: 0 }, { fit: 1e-7 })).toBeUndefined()
+  })
+})
