@@ -64,6 +64,7 @@ export const experimentCommand = Command.make(
             auxLabel: experiment.auxLabel,
             grid: experiment.grid,
             steps: experiment.document.steps,
+            figures: experiment.figures,
           },
           {
             out: folder,

@@ -7,14 +7,50 @@
  * - Momentum:  m ← μ·m + d;  θ ← θ − η·m            (heavy ball, as in PyTorch's SGD(momentum=μ))
  * - Adam:      m ← β₁m + (1−β₁)d;  v ← β₂v + (1−β₂)d²;  θ ← θ − η·m̂/(√v̂ + ε),
  *              m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)        (Kingma & Ba 2015, Algorithm 1)
+ *
+ * Every optimizer takes an optional learning-rate schedule (as Optax's `schedule` argument):
+ * the step t (t = 1 for the first update) uses η_t = η·s(t), see {@link scheduleFactor}. s is a
+ * pure function of the optimizer's step counter, which checkpoints already hold, so a resumed run
+ * continues the schedule exactly.
  */
 import { hostKernel } from "./hostKernels.ts"
 import { combine2Finite } from "./hostSweeps.ts"
 import type { Layout } from "./paramVector.ts"
 import { tf, type Tensor1D, type Variable } from "./tf.ts"
 
+/**
+ * A learning-rate schedule, the multiplier s(t) of the base learning rate at update t = 1, 2, …:
+ * - `constant`: s = 1.
+ * - `warmup`: linear warm-up, s = min(1, t/warmupSteps), then constant.
+ * - `cosine`: linear warm-up over `warmupSteps` (0: none), then cosine decay from 1 to `alpha` at
+ *   update `decaySteps`, s = α + (1 − α)·½(1 + cos(π·(t − w)/(decaySteps − w))), and α afterwards
+ *   (Loshchilov & Hutter 2017; Optax's `warmup_cosine_decay_schedule` with init 0, peak η, end αη,
+ *   counted from t = 1 so that the first update is not a zero step).
+ */
+export type LearningRateSchedule =
+  | { readonly kind: "constant" }
+  | { readonly kind: "warmup"; readonly warmupSteps: number }
+  | { readonly kind: "cosine"; readonly decaySteps: number; readonly warmupSteps: number; readonly alpha: number }
+
+/** s(t) of {@link LearningRateSchedule} at update t ≥ 1 (1 when there is no schedule). */
+export const scheduleFactor = (schedule: LearningRateSchedule | undefined, t: number): number => {
+  if (schedule === undefined) return 1
+  switch (schedule.kind) {
+    case "constant":
+      return 1
+    case "warmup":
+      return Math.min(1, t / schedule.warmupSteps)
+    case "cosine": {
+      const { warmupSteps: w, decaySteps, alpha } = schedule
+      if (w > 0 && t <= w) return t / w
+      const progress = Math.min(1, (t - w) / (decaySteps - w))
+      return alpha + (1 - alpha) * 0.5 * (1 + Math.cos(Math.PI * progress))
+    }
+  }
+}
+
 /** The optimizers scalpel ships, with their settings. */
-export type OptimizerSettings =
+export type OptimizerSettings = (
   | { readonly kind: "sgd"; readonly learningRate: number }
   | { readonly kind: "momentum"; readonly learningRate: number; readonly momentum: number }
   | {
@@ -24,6 +60,14 @@ export type OptimizerSettings =
       readonly beta2: number
       readonly epsilon: number
     }
+) & {
+  /** Learning-rate schedule; none means constant. */
+  readonly schedule?: LearningRateSchedule | undefined
+}
+
+/** The learning rate of update t (t ≥ 1): the base rate times the schedule's factor. */
+export const learningRateAt = (settings: OptimizerSettings, t: number): number =>
+  settings.learningRate * scheduleFactor(settings.schedule, t)
 
 /** Explicit optimizer state: a step counter and named flat slots (momentum, moments). */
 export interface OptimizerState {
@@ -45,7 +89,7 @@ export const makeOptimizer = (settings: OptimizerSettings): Optimizer => {
       return {
         settings,
         init: () => ({ t: 0, slots: {} }),
-        update: (d, s) => [tf.mul(d, settings.learningRate), { t: s.t + 1, slots: {} }],
+        update: (d, s) => [tf.mul(d, learningRateAt(settings, s.t + 1)), { t: s.t + 1, slots: {} }],
       }
     case "momentum":
       return {
@@ -54,7 +98,7 @@ export const makeOptimizer = (settings: OptimizerSettings): Optimizer => {
         update: (d, s) =>
           tf.tidy(() => {
             const m = tf.add(tf.mul(s.slots.m!, settings.momentum), d) as Tensor1D
-            return [tf.mul(m, settings.learningRate) as Tensor1D, { t: s.t + 1, slots: { m } }] as const
+            return [tf.mul(m, learningRateAt(settings, s.t + 1)) as Tensor1D, { t: s.t + 1, slots: { m } }] as const
           }),
       }
     case "adam":
@@ -63,8 +107,9 @@ export const makeOptimizer = (settings: OptimizerSettings): Optimizer => {
         init: (layout) => ({ t: 0, slots: { m: tf.zeros([layout.size]), v: tf.zeros([layout.size]) } }),
         update: (d, s) =>
           tf.tidy(() => {
-            const { beta1, beta2, epsilon, learningRate } = settings
+            const { beta1, beta2, epsilon } = settings
             const t = s.t + 1
+            const learningRate = learningRateAt(settings, t)
             const m = tf.add(tf.mul(s.slots.m!, beta1), tf.mul(d, 1 - beta1)) as Tensor1D
             const v = tf.add(tf.mul(s.slots.v!, beta2), tf.mul(tf.square(d), 1 - beta2)) as Tensor1D
             const mHat = tf.div(m, 1 - beta1 ** t)

@@ -139,13 +139,35 @@ export const StructureSchema: Schema.Schema<StructureDocument, StructureJson> = 
 // ---------------------------------------------------------------------------------------------
 // Optimizer, problem, method, and the whole document.
 
+/** A learning-rate schedule; its decoded form is `core/optimizers.ts`'s `LearningRateSchedule`. */
+export const ScheduleSchema = Schema.Union(
+  Schema.Struct({ kind: Schema.Literal("constant") }),
+  Schema.Struct({ kind: Schema.Literal("warmup"), warmupSteps: PositiveInteger }),
+  Schema.Struct({
+    kind: Schema.Literal("cosine"),
+    decaySteps: PositiveInteger,
+    warmupSteps: Schema.optionalWith(SafeInteger.pipe(Schema.filter((x) => x >= 0 || `expected a non-negative integer, got ${x}`)), { default: () => 0 }),
+    alpha: Schema.optionalWith(
+      Schema.Number.pipe(Schema.filter((x) => (x >= 0 && x <= 1) || `expected a number in [0, 1], got ${x}`)),
+      { default: () => 0 },
+    ),
+  }).pipe(
+    Schema.filter((s) =>
+      s.warmupSteps < s.decaySteps || { path: ["warmupSteps"], message: `expected fewer warm-up steps than decaySteps (${s.decaySteps}), got ${s.warmupSteps}` },
+    ),
+  ),
+).annotations({ description: 'a schedule object with a "kind" (constant, warmup, cosine)' })
+
+const schedule = Schema.optional(ScheduleSchema)
+
 /** The optimizer schema; its decoded form is exactly `core/optimizers.ts`'s `OptimizerSettings`. */
 export const OptimizerSchema = Schema.Union(
-  Schema.Struct({ kind: Schema.Literal("sgd"), learningRate: PositiveNumber }),
+  Schema.Struct({ kind: Schema.Literal("sgd"), learningRate: PositiveNumber, schedule }),
   Schema.Struct({
     kind: Schema.Literal("momentum"),
     learningRate: PositiveNumber,
     momentum: Schema.optionalWith(DecayRate, { default: () => 0.9 }),
+    schedule,
   }),
   Schema.Struct({
     kind: Schema.Literal("adam"),
@@ -153,6 +175,7 @@ export const OptimizerSchema = Schema.Union(
     beta1: Schema.optionalWith(DecayRate, { default: () => 0.9 }),
     beta2: Schema.optionalWith(DecayRate, { default: () => 0.999 }),
     epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-8 }),
+    schedule,
   }),
 ).annotations({ description: 'an optimizer object with a "kind"' })
 

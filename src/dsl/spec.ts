@@ -2,7 +2,7 @@
  * A training spec: everything needed to run a declared problem, as one immutable value.
  */
 import { Either } from "effect"
-import type { OptimizerSettings } from "../core/optimizers.ts"
+import type { LearningRateSchedule, OptimizerSettings } from "../core/optimizers.ts"
 import { tf, type Variable } from "../core/tf.ts"
 import { SpecError } from "./errors.ts"
 import { objectivesOf, type Structure, validateStructure } from "./structure.ts"
@@ -46,25 +46,35 @@ export interface Spec<P extends string = string> {
 }
 
 /** SGD: θ ← θ − η·d. */
-export const sgd = (options: { readonly learningRate: number }): OptimizerSettings => ({ kind: "sgd", ...options })
+export const sgd = (options: { readonly learningRate: number; readonly schedule?: LearningRateSchedule }): OptimizerSettings => ({
+  kind: "sgd",
+  ...options,
+})
 /** Heavy-ball momentum (μ default 0.9). */
-export const momentum = (options: { readonly learningRate: number; readonly momentum?: number }): OptimizerSettings => ({
+export const momentum = (options: {
+  readonly learningRate: number
+  readonly momentum?: number
+  readonly schedule?: LearningRateSchedule
+}): OptimizerSettings => ({
   kind: "momentum",
   learningRate: options.learningRate,
   momentum: options.momentum ?? 0.9,
+  ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
 })
-/** Adam with the usual defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8. */
+/** Adam with the usual defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (and an optional learning-rate schedule). */
 export const adam = (options: {
   readonly learningRate: number
   readonly beta1?: number
   readonly beta2?: number
   readonly epsilon?: number
+  readonly schedule?: LearningRateSchedule
 }): OptimizerSettings => ({
   kind: "adam",
   learningRate: options.learningRate,
   beta1: options.beta1 ?? 0.9,
   beta2: options.beta2 ?? 0.999,
   epsilon: options.epsilon ?? 1e-8,
+  ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
 })
 
 /**
@@ -151,6 +161,19 @@ export const makeSpec = <D extends ParameterDeclarations>(input: SpecInput<D>): 
       if (!(o[key] >= 0 && o[key] < 1)) return fail(`optimizer.${key}`, `expected a number in [0, 1), got ${o[key]}`)
     }
     if (!(o.epsilon > 0)) return fail("optimizer.epsilon", `expected a positive number, got ${o.epsilon}`)
+  }
+  const schedule = o.schedule
+  if (schedule !== undefined && schedule.kind !== "constant") {
+    if (!positiveInteger(schedule.kind === "warmup" ? schedule.warmupSteps : schedule.decaySteps)) {
+      const key = schedule.kind === "warmup" ? "warmupSteps" : "decaySteps"
+      return fail(`optimizer.schedule.${key}`, `expected a positive integer, got ${schedule.kind === "warmup" ? schedule.warmupSteps : schedule.decaySteps}`)
+    }
+    if (schedule.kind === "cosine") {
+      if (!(Number.isInteger(schedule.warmupSteps) && schedule.warmupSteps >= 0 && schedule.warmupSteps < schedule.decaySteps)) {
+        return fail("optimizer.schedule.warmupSteps", `expected an integer in [0, ${schedule.decaySteps}), got ${schedule.warmupSteps}`)
+      }
+      if (!(schedule.alpha >= 0 && schedule.alpha <= 1)) return fail("optimizer.schedule.alpha", `expected a number in [0, 1], got ${schedule.alpha}`)
+    }
   }
   if (!positiveInteger(input.steps)) return fail("steps", `expected a positive integer, got ${input.steps}`)
   if (!positiveInteger(input.batchSize)) return fail("batchSize", `expected a positive integer, got ${input.batchSize}`)

@@ -8,8 +8,9 @@ import { fileURLToPath } from "node:url"
 import { Data, Effect, Either, Schema } from "effect"
 import { SpecError } from "../dsl/errors.ts"
 import { issueMessage } from "../dsl/issueMessage.ts"
-import { decodeSpecDocument, parseJsonText, type SpecDocument } from "../dsl/json.ts"
+import { decodeSpecDocument, MethodReferenceSchema, parseJsonText, type SpecDocument } from "../dsl/json.ts"
 import type { SweepGrid } from "./sweep.ts"
+import type { ReportFigures } from "./sweepReport.ts"
 
 /** An experiment file cannot be read. */
 export class ExperimentNotFound extends Data.TaggedError("ExperimentNotFound")<{
@@ -32,6 +33,15 @@ const Grid = Schema.Struct({
   methods: Schema.Array(Schema.String),
   lambdas: Schema.Array(Schema.Number),
   seeds: Schema.Number,
+  variants: Schema.optional(Schema.Record({ key: Schema.String, value: MethodReferenceSchema })),
+  learningRateScaling: Schema.optional(Schema.Literal("none", "inverse-one-plus-lambda")),
+  trajectoryEvery: Schema.optional(Schema.Number),
+})
+
+const Figures = Schema.Struct({
+  trajectoryLambda: Schema.optional(Schema.Number),
+  mixedLoss: Schema.optional(Schema.Boolean),
+  metric: Schema.optional(Schema.Struct({ name: Schema.String, label: Schema.String })),
 })
 
 const ExperimentSchema = Schema.Struct({
@@ -41,10 +51,12 @@ const ExperimentSchema = Schema.Struct({
   auxLabel: Schema.String,
   spec: Schema.Unknown,
   sweep: Grid,
+  figures: Schema.optional(Figures),
   smoke: Schema.Struct({
     steps: Schema.Number,
     lambdas: Schema.Array(Schema.Number),
     seeds: Schema.Number,
+    trajectoryEvery: Schema.optional(Schema.Number),
     problemOptions: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
   }),
 })
@@ -58,6 +70,7 @@ export interface Experiment {
   readonly auxLabel: string
   readonly document: SpecDocument
   readonly grid: SweepGrid
+  readonly figures: ReportFigures
 }
 
 /** The folder of the experiment files shipped with scalpel. */
@@ -102,9 +115,14 @@ export const decodeExperiment = (name: string, text: string, smoke: boolean): Ei
         }
       : full
     const grid: SweepGrid = smoke
-      ? { methods: file.sweep.methods, lambdas: file.smoke.lambdas, seeds: file.smoke.seeds }
+      ? {
+          ...file.sweep,
+          lambdas: file.smoke.lambdas,
+          seeds: file.smoke.seeds,
+          trajectoryEvery: file.sweep.trajectoryEvery === undefined ? undefined : (file.smoke.trajectoryEvery ?? file.sweep.trajectoryEvery),
+        }
       : file.sweep
-    return { name, title: file.title, setup: file.setup, mainLabel: file.mainLabel, auxLabel: file.auxLabel, document, grid }
+    return { name, title: file.title, setup: file.setup, mainLabel: file.mainLabel, auxLabel: file.auxLabel, document, grid, figures: file.figures ?? {} }
   })
 
 /** Load a shipped experiment by name. */

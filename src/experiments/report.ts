@@ -7,6 +7,7 @@
  * a.aux ≤ b.aux with one inequality strict. A method's front "covers" a point of another method
  * when one of its points dominates it.
  */
+import type { SeriesValue } from "./plots.ts"
 import type { RunRecord } from "./sweep.ts"
 import { formatNumber, markdownTable } from "./table.ts"
 
@@ -227,4 +228,69 @@ export const recordsCsv = (records: ReadonlyArray<RunRecord>): string => {
         .join(","),
     ),
   ].join("\n") + "\n"
+}
+
+/** Mixing weights t of the mixed-loss curve: 0, 0.05, …, 1. */
+export const mixingWeights: ReadonlyArray<number> = Array.from({ length: 21 }, (_, i) => i / 20)
+
+/**
+ * The Bloop paper's Fig. 6 curve: for each mixing weight t, the lowest mixed loss
+ * (1 − t)·L_main + t·L_aux a method reaches over its λ grid, one value per seed (each seed takes its
+ * own best λ), on one split. A method whose front lies below another's has a lower curve for every t.
+ */
+export const mixedLossCurve = (records: ReadonlyArray<RunRecord>, split: Split, weights = mixingWeights): ReadonlyArray<SeriesValue> =>
+  methodsOf(records).flatMap((method) => {
+    const own = records.filter((r) => r.method === method)
+    const seeds = [...new Set(own.map((r) => r.seed))]
+    return seeds.flatMap((seed) => {
+      const runs = own.filter((r) => r.seed === seed)
+      return weights.map((t) => ({
+        method,
+        seed,
+        x: t,
+        y: Math.min(...runs.map((r) => (1 - t) * (split === "train" ? r.mainTrain : r.mainTest) + t * (split === "train" ? r.auxTrain : r.auxTest))),
+        panel: split,
+      }))
+    })
+  })
+
+/** The λ of the grid closest to `lambda` (in log scale) among the records. */
+const closestLambda = (records: ReadonlyArray<RunRecord>, lambda: number): number =>
+  records.map((r) => r.lambda).reduce((a, b) => (Math.abs(Math.log(b / lambda)) < Math.abs(Math.log(a / lambda)) ? b : a))
+
+/** Training trajectories at (the grid's λ closest to) `lambda`: one panel per level, one value per recorded step and seed. */
+export const trajectoryValues = (records: ReadonlyArray<RunRecord>, lambda: number, labels: { main: string; aux: string }): ReadonlyArray<SeriesValue> => {
+  const withTrajectory = records.filter((r) => r.trajectory !== undefined)
+  if (withTrajectory.length === 0) return []
+  const chosen = closestLambda(withTrajectory, lambda)
+  return withTrajectory
+    .filter((r) => r.lambda === chosen)
+    .flatMap((r) =>
+      r.trajectory!.steps.flatMap((step, i) => [
+        { method: r.method, seed: r.seed, x: step, y: r.trajectory!.main[i]!, panel: labels.main },
+        { method: r.method, seed: r.seed, x: step, y: r.trajectory!.aux[i]!, panel: labels.aux },
+      ]),
+    )
+}
+
+/** A metric of the runs (e.g. the distance to a known optimum) against λ, one value per run. */
+export const metricValues = (records: ReadonlyArray<RunRecord>, metric: string): ReadonlyArray<SeriesValue> =>
+  records.flatMap((r) => {
+    const y = r.metrics[metric]
+    return y === undefined ? [] : [{ method: r.method, seed: r.seed, x: r.lambda, y, panel: metric }]
+  })
+
+/** The metric's mean ± standard deviation over seeds, methods as rows and λ as columns, in Markdown. */
+export const metricTableMarkdown = (records: ReadonlyArray<RunRecord>, metric: string): string => {
+  const lambdas = [...new Set(records.map((r) => r.lambda))].sort((a, b) => a - b)
+  return markdownTable(
+    ["method", ...lambdas.map((l) => `λ = ${formatNumber(l)}`)],
+    methodsOf(records).map((method) => [
+      method,
+      ...lambdas.map((lambda) => {
+        const values = records.filter((r) => r.method === method && r.lambda === lambda).map((r) => r.metrics[metric] ?? Number.NaN)
+        return values.length === 0 ? "–" : `${formatNumber(mean(values))} ± ${formatNumber(std(values))}`
+      }),
+    ]),
+  )
 }

@@ -7,9 +7,9 @@
  * structure, the method, the seed), and how one run becomes a {@link RunRecord}. Running many
  * jobs in parallel is `pool.ts`'s business; tables, plots and verdicts are `report.ts`'s.
  */
-import { Effect, Either } from "effect"
+import { Effect, Either, Stream } from "effect"
 import { SpecError } from "../dsl/errors.ts"
-import type { SpecDocument, StructureDocument } from "../dsl/json.ts"
+import type { MethodReference, SpecDocument, StructureDocument } from "../dsl/json.ts"
 import type { Objective } from "../dsl/objective.ts"
 import { levelsOf } from "../dsl/structure.ts"
 import { builtinInterpreters } from "../interpreters/builtins.ts"
@@ -17,35 +17,77 @@ import type { InterpreterRegistry } from "../interpreters/registry.ts"
 import { lookup } from "../interpreters/registry.ts"
 import { builtinProblems, type ProblemCatalogue } from "../problems/catalogue.ts"
 import { resolveSpecDocument } from "../problems/resolveSpec.ts"
-import { releaseParameters, train } from "../training/train.ts"
+import { type TrainingSummary, trainingEvents } from "../training/train.ts"
+
+/**
+ * How the learning rate follows λ: `none` keeps the document's, `inverse-one-plus-lambda`
+ * multiplies it by 1/(1 + λ) (the Bloop paper's multi-task runs, §5.3, so that the size of a step
+ * stays comparable when λ weighs the auxiliary gradient heavily).
+ */
+export type LearningRateScaling = "none" | "inverse-one-plus-lambda"
 
 /** The grid of a sweep. */
 export interface SweepGrid {
   readonly lambdas: ReadonlyArray<number>
+  /** Method labels: an interpreter's name, or a key of `variants`. */
   readonly methods: ReadonlyArray<string>
   /** Number of seeds; seed k is the document's seed + k. */
   readonly seeds: number
+  /** Named variants of an interpreter (e.g. `"bloop ρ=0.1": { name: "bloop", options: { rho: 0.1 } }`). */
+  readonly variants?: Readonly<Record<string, MethodReference>> | undefined
+  readonly learningRateScaling?: LearningRateScaling | undefined
+  /** Record the training losses every this many steps (the trajectory figures); none when absent. */
+  readonly trajectoryEvery?: number | undefined
 }
 
 /** One point of the grid. */
 export interface SweepJob {
+  /** The method's label (an interpreter's name or a variant's). */
   readonly method: string
   readonly lambda: number
   readonly seed: number
+  /** The interpreter and options behind a variant label; absent for a plain interpreter name. */
+  readonly variant?: MethodReference | undefined
+  /** Factor of the document's learning rate (1 when absent). */
+  readonly learningRateFactor?: number | undefined
+  readonly trajectoryEvery?: number | undefined
 }
+
+/** The factor of the learning rate at `lambda`. */
+export const learningRateFactor = (scaling: LearningRateScaling | undefined, lambda: number): number =>
+  scaling === "inverse-one-plus-lambda" ? 1 / (1 + lambda) : 1
 
 /** Every job of `grid`, λ-major so that a partial sweep already covers every method. */
 export const sweepJobs = (grid: SweepGrid, baseSeed: number): ReadonlyArray<SweepJob> =>
   grid.lambdas.flatMap((lambda) =>
-    Array.from({ length: grid.seeds }, (_, k) => baseSeed + k).flatMap((seed) => grid.methods.map((method) => ({ method, lambda, seed }))),
+    Array.from({ length: grid.seeds }, (_, k) => baseSeed + k).flatMap((seed) =>
+      grid.methods.map((method) => {
+        const variant = grid.variants?.[method]
+        const factor = learningRateFactor(grid.learningRateScaling, lambda)
+        return {
+          method,
+          lambda,
+          seed,
+          ...(variant === undefined ? {} : { variant }),
+          ...(factor === 1 ? {} : { learningRateFactor: factor }),
+          ...(grid.trajectoryEvery === undefined ? {} : { trajectoryEvery: grid.trajectoryEvery }),
+        }
+      }),
+    ),
   )
 
 /** Check a grid before running anything: known methods, non-negative λ, at least one seed. */
 export const validateGrid = (grid: SweepGrid, registry: InterpreterRegistry = builtinInterpreters): Either.Either<SweepGrid, SpecError> => {
   const fail = (path: string, problem: string) => Either.left(new SpecError({ path, problem }))
   if (grid.methods.length === 0) return fail("method", "expected at least one method")
-  const unknown = grid.methods.find((m) => !registry.has(m))
-  if (unknown !== undefined) return fail("method", `unknown method '${unknown}' (known: ${[...registry.keys()].join(", ")})`)
+  const unknown = grid.methods.find((m) => !registry.has(m) && grid.variants?.[m] === undefined)
+  if (unknown !== undefined) return fail("method", `unknown method '${unknown}' (known: ${[...registry.keys()].join(", ")}, or a key of variants)`)
+  for (const [label, variant] of Object.entries(grid.variants ?? {})) {
+    if (!registry.has(variant.name)) return fail(`variants.${label}.name`, `unknown method '${variant.name}' (known: ${[...registry.keys()].join(", ")})`)
+  }
+  if (grid.trajectoryEvery !== undefined && !(Number.isInteger(grid.trajectoryEvery) && grid.trajectoryEvery > 0)) {
+    return fail("trajectoryEvery", `expected a positive integer, got ${grid.trajectoryEvery}`)
+  }
   if (grid.lambdas.length === 0) return fail("lambda", "expected at least one λ")
   const bad = grid.lambdas.find((l) => !(Number.isFinite(l) && l >= 0))
   if (bad !== undefined) return fail("lambda", `expected non-negative numbers, got ${bad}`)
@@ -68,14 +110,26 @@ const withLambda = (structure: StructureDocument, lambda: number): Either.Either
   )
 }
 
-/** The document of one job: its λ, its method (keeping the document's options for the same method), its seed. */
+/**
+ * The document of one job: its λ, its method (a variant's interpreter and options; otherwise the
+ * document's options when it names the same method), its seed, its learning rate.
+ */
 export const documentForJob = (document: SpecDocument, job: SweepJob): Either.Either<SpecDocument, SpecError> =>
   Either.map(withLambda(document.structure, job.lambda), (structure) => ({
     ...document,
     structure,
     seed: job.seed,
-    method: job.method === document.method.name ? document.method : { name: job.method, options: {} },
+    method: job.variant ?? (job.method === document.method.name ? document.method : { name: job.method, options: {} }),
+    optimizer: { ...document.optimizer, learningRate: document.optimizer.learningRate * (job.learningRateFactor ?? 1) },
   }))
+
+/** Training losses of the two levels along a run, each a mean of the mini-batch losses over its window of steps. */
+export interface Trajectory {
+  /** The last step of each window. */
+  readonly steps: ReadonlyArray<number>
+  readonly main: ReadonlyArray<number>
+  readonly aux: ReadonlyArray<number>
+}
 
 /** What one run of a sweep reports. */
 export interface RunRecord {
@@ -88,6 +142,10 @@ export interface RunRecord {
   /** The same on held-out data: `name:test` evaluations, or the training value when there is none (a prior). */
   readonly mainTest: number
   readonly auxTest: number
+  /** Whether the main level had held-out data (false: `mainTest` repeats the training value). */
+  readonly heldOut: boolean
+  /** Mini-batch training losses along the run, when the grid asked for them. */
+  readonly trajectory?: Trajectory | undefined
   /** Other evaluations (accuracies, ...), by name. */
   readonly metrics: Readonly<Record<string, number>>
   readonly wallTimeMs: number
@@ -125,9 +183,31 @@ export const runDocument = (
         const interpreter = yield* lookup(registry, resolved.method.name)
         const options = yield* interpreter.decodeOptions(resolved.method.options)
         const rule = yield* interpreter.lower(resolved.spec.structure, options, { seed: resolved.spec.seed })
-        const summary = releaseParameters(resolved.spec, yield* train(resolved.spec, rule, { evaluations: resolved.problem.evaluations }))
-        const trainValue = (name: string) => summary.finalLosses[name]!
-        const testValue = (name: string) => summary.evaluations[testName(name)] ?? summary.finalLosses[name]!
+        const every = job.trajectoryEvery
+        const window = { main: 0, aux: 0, count: 0 }
+        const trajectory = { steps: [] as Array<number>, main: [] as Array<number>, aux: [] as Array<number> }
+        let summary: TrainingSummary | undefined
+        yield* trainingEvents(resolved.spec, rule, { evaluations: resolved.problem.evaluations }).pipe(
+          Stream.runForEach((event) =>
+            Effect.sync(() => {
+              if (event._tag === "Finished") summary = event.summary
+              if (event._tag !== "Step" || every === undefined) return
+              window.main += levelValue(main.terms, (n) => event.losses[n]!)
+              window.aux += levelValue(aux.terms, (n) => event.losses[n]!)
+              window.count += 1
+              if (event.step % every === 0 || event.step === resolved.spec.steps) {
+                trajectory.steps.push(event.step)
+                trajectory.main.push(window.main / window.count)
+                trajectory.aux.push(window.aux / window.count)
+                Object.assign(window, { main: 0, aux: 0, count: 0 })
+              }
+            }),
+          ),
+        )
+        if (summary === undefined) return yield* Effect.die(new Error("unreachable: a training stream always ends with a Finished event"))
+        const finished = summary
+        const trainValue = (name: string) => finished.finalLosses[name]!
+        const testValue = (name: string) => finished.evaluations[testName(name)] ?? finished.finalLosses[name]!
         const used = new Set([...main.terms, ...aux.terms].map((t) => testName(t.objective.name)))
         return {
           method: job.method,
@@ -137,9 +217,11 @@ export const runDocument = (
           auxTrain: levelValue(aux.terms, trainValue),
           mainTest: levelValue(main.terms, testValue),
           auxTest: levelValue(aux.terms, testValue),
-          metrics: Object.fromEntries(Object.entries(summary.evaluations).filter(([name]) => !used.has(name))),
-          wallTimeMs: summary.wallTimeMs,
-          backend: summary.backend,
+          heldOut: main.terms.every((t) => finished.evaluations[testName(t.objective.name)] !== undefined),
+          ...(every === undefined ? {} : { trajectory }),
+          metrics: Object.fromEntries(Object.entries(finished.evaluations).filter(([name]) => !used.has(name))),
+          wallTimeMs: finished.wallTimeMs,
+          backend: finished.backend,
         } satisfies RunRecord
       }),
     (resolved) => Effect.sync(resolved.problem.dispose),

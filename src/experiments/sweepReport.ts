@@ -5,8 +5,19 @@
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Data, Effect } from "effect"
-import { frontPlot, type PlotFailed } from "./plots.ts"
-import { bestPerMethod, bestTableMarkdown, dominanceVerdict, frontPoints, frontTableMarkdown, recordsCsv } from "./report.ts"
+import { frontPlot, type PlotFailed, seriesPlot } from "./plots.ts"
+import {
+  bestPerMethod,
+  bestTableMarkdown,
+  dominanceVerdict,
+  frontPoints,
+  frontTableMarkdown,
+  metricTableMarkdown,
+  metricValues,
+  mixedLossCurve,
+  recordsCsv,
+  trajectoryValues,
+} from "./report.ts"
 import type { RunRecord, SweepGrid } from "./sweep.ts"
 
 /** Writing an output file failed. */
@@ -27,6 +38,18 @@ export interface SweepDescription {
   readonly auxLabel: string
   readonly grid: SweepGrid
   readonly steps: number
+  /** Figures besides the two fronts. */
+  readonly figures?: ReportFigures | undefined
+}
+
+/** Optional figures of a report. */
+export interface ReportFigures {
+  /** Plot the training trajectories of the runs at (the grid's λ closest to) this λ (needs `grid.trajectoryEvery`). */
+  readonly trajectoryLambda?: number | undefined
+  /** Plot the paper's Fig. 6: the best mixed loss (1 − t)·L_main + t·L_aux over λ, against t. */
+  readonly mixedLoss?: boolean | undefined
+  /** Plot and tabulate an evaluation of the runs against λ (e.g. the distance to a known optimum). */
+  readonly metric?: { readonly name: string; readonly label: string } | undefined
 }
 
 /** Names of the files a sweep writes, relative to its folder. */
@@ -36,6 +59,9 @@ export const sweepFiles = (name: string) => ({
   table: `${name}-table.md`,
   trainPlot: `${name}-pareto-train.svg`,
   testPlot: `${name}-pareto-test.svg`,
+  trajectoryPlot: `${name}-trajectories.svg`,
+  mixedPlot: `${name}-mixed-loss.svg`,
+  metricPlot: `${name}-metric.svg`,
   report: `${name}-report.md`,
 })
 
@@ -51,26 +77,44 @@ export interface SweepSummary {
 
 export const summarise = (records: ReadonlyArray<RunRecord>, description: SweepDescription): SweepSummary => {
   const files = sweepFiles(description.name)
+  const heldOut = records.some((r) => r.heldOut)
   const verdictTrain = dominanceVerdict(frontPoints(records, "train"), "train")
-  const verdictTest = dominanceVerdict(frontPoints(records, "test"), "test")
+  const verdictTest = heldOut
+    ? dominanceVerdict(frontPoints(records, "test"), "test")
+    : "This problem has no held-out data: the held-out columns below repeat the training losses, and there is no held-out front."
   const bestTable = bestTableMarkdown(bestPerMethod(records))
   const frontTable = frontTableMarkdown(records)
   const totalMinutes = records.reduce((a, r) => a + r.wallTimeMs, 0) / 60000
   const { grid } = description
+  const figures = description.figures ?? {}
+  const metric = figures.metric
   const section = (prefix: string) =>
     [
-      `Grid: methods ${grid.methods.join(", ")}; λ ∈ {${grid.lambdas.join(", ")}}; ${grid.seeds} seed(s); ${description.steps} steps per run; ` +
-        `${records.length} runs, ${totalMinutes.toFixed(1)} CPU-minutes of training on ${records[0]?.backend ?? "?"} (indicative: the CPU was shared).`,
+      `Grid: methods ${grid.methods.join(", ")}; λ ∈ {${grid.lambdas.join(", ")}}; ${grid.seeds} seed(s); ${description.steps} steps per run` +
+        (grid.learningRateScaling === "inverse-one-plus-lambda" ? "; learning rate × 1/(1 + λ)" : "") +
+        `; ${records.length} runs, ${totalMinutes.toFixed(1)} CPU-minutes of training on ${records[0]?.backend ?? "?"} (indicative: the CPU was shared).`,
+      ...(grid.variants === undefined || Object.keys(grid.variants).length === 0
+        ? []
+        : ["", `Variants: ${Object.entries(grid.variants).map(([label, v]) => `\`${label}\` = ${v.name} ${JSON.stringify(v.options)}`).join("; ")}.`]),
       "",
-      `| training losses | held-out losses |`,
-      `|---|---|`,
-      `| ![Pareto front, training](${prefix}${files.trainPlot}) | ![Pareto front, held out](${prefix}${files.testPlot}) |`,
+      ...(heldOut
+        ? [`| training losses | held-out losses |`, `|---|---|`, `| ![Pareto front, training](${prefix}${files.trainPlot}) | ![Pareto front, held out](${prefix}${files.testPlot}) |`]
+        : [`![Pareto front, training](${prefix}${files.trainPlot})`]),
       "",
       verdictTrain,
       "",
       verdictTest,
+      ...(metric === undefined
+        ? []
+        : ["", `${metric.label} (mean ± standard deviation over seeds):`, "", `![${metric.label}](${prefix}${files.metricPlot})`, "", metricTableMarkdown(records, metric.name)]),
+      ...(figures.mixedLoss
+        ? ["", `Mixed loss (1 − t)·L_main + t·L_aux, the lowest over the λ grid (each seed its own best λ), against t (the paper's Fig. 6):`, "", `![Mixed loss](${prefix}${files.mixedPlot})`]
+        : []),
+      ...(figures.trajectoryLambda !== undefined && records.some((r) => r.trajectory !== undefined)
+        ? ["", `Training trajectories (mini-batch losses averaged over windows of ${grid.trajectoryEvery} steps, mean ± standard deviation over seeds):`, "", `![Trajectories](${prefix}${files.trajectoryPlot})`]
+        : []),
       "",
-      "Best held-out main loss per method (mean ± standard deviation over seeds, at the λ that minimises the mean):",
+      `Best ${heldOut ? "held-out" : "training"} main loss per method (mean ± standard deviation over seeds, at the λ that minimises the mean):`,
       "",
       bestTable,
       "",
@@ -104,9 +148,39 @@ export const writeSweepOutputs = (
     const summary = summarise(records, description)
     const labels = { mainLabel: description.mainLabel, auxLabel: description.auxLabel }
     const trainSvg = yield* frontPlot(frontPoints(records, "train"), { ...labels, title: `${description.title}: training` })
-    const testSvg = yield* frontPlot(frontPoints(records, "test"), { ...labels, title: `${description.title}: held out` })
     yield* write(join(folder, files.trainPlot), trainSvg)
-    yield* write(join(folder, files.testPlot), testSvg)
+    if (records.some((r) => r.heldOut)) {
+      const testSvg = yield* frontPlot(frontPoints(records, "test"), { ...labels, title: `${description.title}: held out` })
+      yield* write(join(folder, files.testPlot), testSvg)
+    }
+    const figures = description.figures ?? {}
+    if (figures.metric !== undefined) {
+      const svg = yield* seriesPlot(metricValues(records, figures.metric.name), {
+        title: `${description.title}: ${figures.metric.label}`,
+        xLabel: "λ",
+        yLabel: figures.metric.label,
+        logX: true,
+        logY: true,
+      })
+      yield* write(join(folder, files.metricPlot), svg)
+    }
+    if (figures.mixedLoss) {
+      const split = records.some((r) => r.heldOut) ? "test" : "train"
+      const svg = yield* seriesPlot(mixedLossCurve(records, split), {
+        title: `${description.title}: mixed loss (${split === "test" ? "held out" : "training"})`,
+        xLabel: "t",
+        yLabel: "min over λ of (1 − t)·L_main + t·L_aux",
+      })
+      yield* write(join(folder, files.mixedPlot), svg)
+    }
+    if (figures.trajectoryLambda !== undefined && records.some((r) => r.trajectory !== undefined)) {
+      const svg = yield* seriesPlot(trajectoryValues(records, figures.trajectoryLambda, { main: description.mainLabel, aux: description.auxLabel }), {
+        title: `${description.title}: training trajectories`,
+        xLabel: "step",
+        yLabel: "mini-batch loss",
+      })
+      yield* write(join(folder, files.trajectoryPlot), svg)
+    }
     yield* write(join(folder, files.records), JSON.stringify({ description, records }, null, 2) + "\n")
     yield* write(join(folder, files.csv), recordsCsv(records))
     yield* write(join(folder, files.table), `${summary.bestTable}\n\n${summary.frontTable}\n`)

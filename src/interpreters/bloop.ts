@@ -9,6 +9,16 @@
  * how ĝ starts; scalpel starts it at the first main gradient (the default of the authors' code),
  * so the first step projects on the first batch's gradient and no step projects on a zero vector.
  *
+ * Two options measure the two places where the paper and the authors' code differ
+ * (docs/experiments.md, "EMA ablation"):
+ * - `emaOrder: "before"` updates ĝ with the current g_main *before* projecting (the authors' code),
+ *   so the step projects on (1 − ρ)·ĝ + ρ·g_main; `"after"` (default) is Algorithm 1.
+ * - `emaInit: "zeros"` starts ĝ at 0 instead of the first main gradient. With `"after"` the first
+ *   step then projects on nothing (π(v; 0) = v: a zero reference is dropped) and ĝ grows as
+ *   (1 − (1 − ρ)ᵗ)·(average); no bias correction is applied, as in the authors' code.
+ * Both only change how ĝ evolves: the state (step counter and EMAs) has the same shape either way,
+ * so checkpoints and resumption work unchanged.
+ *
  * n levels: level k's gradient is projected onto the orthogonal complement of the span of the
  * EMAs of levels 0..k−1 (Gram–Schmidt), then scaled by λ_k:
  *   d = G₀ + Σ_{k≥1} λ_k · π_{span(ĝ₀..ĝ_{k−1})}(G_k).
@@ -38,6 +48,10 @@ export const BloopOptions = Schema.Struct({
   rho: Schema.optionalWith(UnitRate, { default: () => 0.01 }),
   /** Project each variable's block separately (true) or the whole vector (false, default). */
   perBlock: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** Update ĝ after forming the direction ("after", default: the paper's Algorithm 1) or before ("before": the authors' code). */
+  emaOrder: Schema.optionalWith(Schema.Literal("after", "before"), { default: () => "after" as const }),
+  /** Start ĝ at the first main gradient ("first", default) or at zero ("zeros"). */
+  emaInit: Schema.optionalWith(Schema.Literal("first", "zeros"), { default: () => "first" as const }),
 })
 export type BloopOptions = typeof BloopOptions.Type
 
@@ -85,19 +99,30 @@ const lowerBloop = (name: string, fixed: Partial<BloopOptions>): Interpreter<Blo
         }),
         step: (gradients, state) => {
           const g = levels.map((level) => levelGradient(level, gradients))
-          const first = state.t === 0
-          const references = options.ema && !first ? state.emas : g.slice(0, averaged)
           const lambdas = levels.map((l) => l.lambda)
+          // ĝ starts at the first main gradient ("first") or at the zeros of `init` ("zeros").
+          const seeded = state.t === 0 && options.emaInit === "first"
+          const nextEmas = (): ReadonlyArray<Tensor1D> =>
+            g.slice(0, averaged).map((gk, k) => (seeded ? gk : emaUpdate(state.emas[k]!, gk, decay)))
+          if (options.emaOrder === "before") {
+            // The authors' code: ĝ ← (1 − ρ)ĝ + ρ·g_main first, then project on the new ĝ.
+            const emas = nextEmas()
+            const references = options.ema ? emas : g.slice(0, averaged)
+            const direction = options.perBlock
+              ? blockwise(state.blocks, [...g, ...references], (parts) => bloopDirection(parts.slice(0, g.length), parts.slice(g.length), lambdas))
+              : bloopDirection(g, references, lambdas)
+            return [direction, { t: state.t + 1, emas, blocks: state.blocks }]
+          }
+          const references = options.ema && !seeded ? state.emas : g.slice(0, averaged)
           if (options.perBlock) {
             const direction = blockwise(state.blocks, [...g, ...references], (parts) =>
               bloopDirection(parts.slice(0, g.length), parts.slice(g.length), lambdas),
             )
-            const emas = g.slice(0, averaged).map((gk, k) => (first ? gk : emaUpdate(state.emas[k]!, gk, decay)))
-            return [direction, { t: state.t + 1, emas, blocks: state.blocks }]
+            return [direction, { t: state.t + 1, emas: nextEmas(), blocks: state.blocks }]
           }
           // One fused pass for the projections, the sum and the EMA updates (see projectedCombination.ts).
-          const [direction, updated] = projectedCombination(g, references, lambdas, first ? undefined : { emas: state.emas, decay })
-          const emas = first ? g.slice(0, averaged) : updated
+          const [direction, updated] = projectedCombination(g, references, lambdas, seeded ? undefined : { emas: state.emas, decay })
+          const emas = seeded ? g.slice(0, averaged) : updated
           return [direction, { t: state.t + 1, emas, blocks: state.blocks }]
         },
       }

@@ -9,6 +9,7 @@ import { quoteName } from "../dsl/issueMessage.ts"
 import { jointFactory, multiTaskFactory } from "./glyphTasks.ts"
 import { irisFactory } from "./iris.ts"
 import { leastSquaresFactory } from "./leastSquares.ts"
+import { mnistJointFactory, mnistMultiTaskFactory, mnistSmoothFactory } from "./mnistTasks.ts"
 import type { AnyProblemFactory } from "./problemFactory.ts"
 
 export { problemFactory, type AnyProblemFactory, type ProblemFactory } from "./problemFactory.ts"
@@ -21,7 +22,15 @@ export const makeCatalogue = (factories: ReadonlyArray<AnyProblemFactory>): Prob
   new Map(factories.map((f) => [f.name, f]))
 
 /** The problems scalpel ships. */
-export const builtinProblems: ProblemCatalogue = makeCatalogue([leastSquaresFactory, irisFactory, multiTaskFactory, jointFactory])
+export const builtinProblems: ProblemCatalogue = makeCatalogue([
+  leastSquaresFactory,
+  irisFactory,
+  multiTaskFactory,
+  jointFactory,
+  mnistSmoothFactory,
+  mnistMultiTaskFactory,
+  mnistJointFactory,
+])
 
 /** A new catalogue with `factory` added (replacing one of the same name). */
 export const registerProblem = (catalogue: ProblemCatalogue, factory: AnyProblemFactory): ProblemCatalogue =>

@@ -97,7 +97,7 @@ describe("decoding JSON specs: one message naming the place and the problem", ()
       "unknown problem",
       withFields({ problem: { name: "foo" } }),
       "problem.name",
-      "unknown problem 'foo' (known: least-squares, iris-weight-norm, glyph-multitask, glyph-joint)",
+      "unknown problem 'foo' (known: least-squares, iris-weight-norm, glyph-multitask, glyph-joint, mnist-smooth, mnist-multitask, mnist-joint)",
     ],
     [
       "a weight of the wrong type",
@@ -154,7 +154,7 @@ describe("decoding JSON specs: one message naming the place and the problem", ()
       "a misspelt problem option",
       withFields({ problem: { name: "least-squares", options: { exemples: 10 } } }),
       "problem.options.exemples",
-      "unexpected field; allowed fields here: examples, dimensions, seed",
+      "unexpected field; allowed fields here: examples, dimensions, seed, prior, init, fit, fullBatch",
     ],
     [
       "nesting beyond the limit",

@@ -83,7 +83,7 @@ describe("job payloads", () => {
   })
 
   it("a result decodes only as a run record", () => {
-    const record = { method: "bloop", lambda: 1, seed: 1, mainTrain: 1, auxTrain: 2, mainTest: 1, auxTest: 2, metrics: {}, wallTimeMs: 3, backend: "cpu" }
+    const record = { method: "bloop", lambda: 1, seed: 1, mainTrain: 1, auxTrain: 2, mainTest: 1, auxTest: 2, heldOut: true, metrics: {}, wallTimeMs: 3, backend: "cpu" }
     expect(Either.getOrThrow(decodeRecord(record))).toEqual(record)
     expect(Either.isLeft(decodeRecord({ ...record, mainTrain: "1" }))).toBe(true)
   })

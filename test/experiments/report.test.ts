@@ -34,6 +34,7 @@ const record = (method: string, lambda: number, seed: number, main: number, aux:
   mainTrain: main,
   auxTrain: aux,
   mainTest: main + 1,
+  heldOut: true,
   auxTest: aux,
   metrics: { "accuracy:test": 1 / (1 + main) },
   wallTimeMs: 1,

@@ -58,7 +58,7 @@ describe("experiment problems", () => {
         seed: 2,
       }),
     )
-    const rule = await Effect.runPromise(bloop.lower(spec.structure, { ema: true, rho: 0.01, perBlock: false }, { seed: 2 }))
+    const rule = await Effect.runPromise(bloop.lower(spec.structure, await Effect.runPromise(bloop.decodeOptions({})), { seed: 2 }))
     const untrained = releaseParameters(spec, await Effect.runPromise(train({ ...spec, steps: 1 }, rule, { evaluations: problem.evaluations })))
     const trained = releaseParameters(spec, await Effect.runPromise(train(spec, rule, { evaluations: problem.evaluations })))
     expect(trained.finalLosses[main]!).toBeLessThan(untrained.finalLosses[main]!)

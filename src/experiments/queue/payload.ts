@@ -15,9 +15,18 @@ import type { RunRecord, SweepJob } from "../sweep.ts"
 export const queueName = "scalpel-runs"
 
 /** Version of the job format; part of every job's key, so that a new format never reuses old results. */
-export const payloadVersion = 1
+export const payloadVersion = 2
 
-const SweepJobSchema = Schema.Struct({ method: Schema.String, lambda: Schema.Number, seed: Schema.Number })
+const MethodSchema = Schema.Struct({ name: Schema.String, options: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
+
+const SweepJobSchema = Schema.Struct({
+  method: Schema.String,
+  lambda: Schema.Number,
+  seed: Schema.Number,
+  variant: Schema.optional(MethodSchema),
+  learningRateFactor: Schema.optional(Schema.Number),
+  trajectoryEvery: Schema.optional(Schema.Number),
+})
 
 /** The data of one queued job, as stored in the queue. */
 export const JobPayloadSchema = Schema.Struct({
@@ -45,6 +54,10 @@ export const RunRecordSchema: Schema.Schema<RunRecord> = Schema.Struct({
   auxTrain: Schema.Number,
   mainTest: Schema.Number,
   auxTest: Schema.Number,
+  heldOut: Schema.Boolean,
+  trajectory: Schema.optional(
+    Schema.Struct({ steps: Schema.Array(Schema.Number), main: Schema.Array(Schema.Number), aux: Schema.Array(Schema.Number) }),
+  ),
   metrics: Schema.Record({ key: Schema.String, value: Schema.Number }),
   wallTimeMs: Schema.Number,
   backend: Schema.String,
