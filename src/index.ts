@@ -82,4 +82,5 @@ export {
 export * from "./problems/catalogue.ts"
 export * from "./problems/resolveSpec.ts"
 export * from "./training/train.ts"
+export * from "./training/weights.ts"
 export { GradientWorkerError, type GradientWorkers, type SpecRecipe, type WorkerPool, type WorkerPoolSettings } from "./training/parallel/protocol.ts"

@@ -2,7 +2,9 @@
 import { appendFile, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Data, Effect, Option, Stream } from "effect"
+import { Console, Data, Effect, Either, Option, Stream } from "effect"
+import { tf } from "../core/tf.ts"
+import { formatSpecDocument, parseSpecDocument } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { prepareOutputFolder } from "../experiments/outputFolder.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
@@ -12,6 +14,7 @@ import { lookup } from "../interpreters/registry.ts"
 import { resolveSpecJson } from "../problems/resolveSpec.ts"
 import { describeDivergence } from "../training/divergence.ts"
 import { trainingEvents, type TrainingSummary } from "../training/train.ts"
+import { writeWeights } from "../training/weightsFile.ts"
 import { backendOption, withBackend } from "./backendOption.ts"
 import { checkpointFlags, checkpointTrainingOptions } from "./checkpointOptions.ts"
 import { progressReporter } from "./progress.ts"
@@ -77,6 +80,12 @@ export const runCommand = Command.make(
           // A resumed run continues its events log; a new run starts a new one.
           const resuming = Option.isSome(flags.resume)
           yield* attempt(eventsPath, () => (resuming ? appendFile(eventsPath, "") : writeFile(eventsPath, "")))
+          // The spec as it was resolved: every default written out (it parsed, or resolving would have failed).
+          const resolvedSpecPath = join(folder, "spec.json")
+          yield* Either.match(parseSpecDocument(text), {
+            onLeft: () => Effect.void,
+            onRight: (document) => attempt(resolvedSpecPath, () => writeFile(resolvedSpecPath, `${formatSpecDocument(document)}\n`)),
+          })
           yield* Console.log(`${resolved.problem.description}\nmethod: ${rule.name}, ${resolved.spec.steps} steps, writing to ${folder}`)
           const report = progressReporter(resolved.spec.steps, process.stderr.isTTY === true)
           let pending: Array<string> = []
@@ -90,6 +99,7 @@ export const runCommand = Command.make(
           const flushDue = () => pending.length >= 256 || performance.now() - lastFlush > eventsFlushIntervalMs
           const last = yield* trainingEvents(resolved.spec, rule, {
             evaluations: resolved.problem.evaluations,
+            keepParameters: true,
             ...checkpointTrainingOptions(flags),
             ...workersTrainingOptions(workers, resolved),
           }).pipe(
@@ -105,11 +115,17 @@ export const runCommand = Command.make(
             // On every exit (end, failure, Ctrl-C or SIGTERM), the buffered events reach the log.
             Effect.ensuring(Effect.catchAll(flush, (e) => Console.error(`error: ${e.message}`))),
           )
-          if (Option.isNone(last) || last.value._tag !== "Finished") return
-          const summary = last.value.summary
+          const finished = Option.isSome(last) && last.value._tag === "Finished" ? last.value : undefined
+          const trained = finished?.parameters ?? {}
+          yield* writeWeights(folder, trained).pipe(
+            Effect.when(() => finished !== undefined),
+            Effect.ensuring(Effect.sync(() => tf.dispose(Object.values(trained)))),
+          )
+          if (finished === undefined) return
+          const summary = finished.summary
           yield* attempt(summaryPath, () => writeFile(summaryPath, JSON.stringify({ spec, method: resolved.method, summary }, null, 2) + "\n"))
           yield* Console.log(`\n${formatTable(["objective", "measured on", "final value"], summaryRows(summary))}`)
-          yield* Console.log(`\n${summary.steps} steps in ${(summary.wallTimeMs / 1000).toFixed(1)} s on ${summary.backend}; events and summary in ${folder}`)
+          yield* Console.log(`\n${summary.steps} steps in ${(summary.wallTimeMs / 1000).toFixed(1)} s on ${summary.backend}; events, summary, weights and spec in ${folder}`)
           if (summary.skippedSteps > 0) {
             yield* Console.error(`warning: ${summary.skippedSteps} of ${summary.steps} steps were skipped for non-finite values (nonFinite: "skip")`)
           }

@@ -6,5 +6,6 @@
  * `TrainingOptions.workers`) run on `node:worker_threads`.
  */
 export { readCheckpoint, writeCheckpoint } from "../training/checkpoint.ts"
+export { readWeights, writeWeights } from "../training/weightsFile.ts"
 export { documentRecipe } from "../training/parallel/recipe.ts"
 export { gradientWorkers, openWorkerPool } from "../training/parallel/workerPool.ts"
