@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process"
+import { readdirSync } from "node:fs"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -85,7 +86,8 @@ describe("scalpel sweep and experiment: arguments", () => {
     expect(method.code).toBe(1)
     expect(method.stderr).toMatch(/^error: method: unknown method 'sgd'/m)
     expect(experiment.code).toBe(1)
-    expect(experiment.stderr).toMatch(/^error: no experiment named 'nonsense' \(known: bias, joint, multitask/m)
+    const families = readdirSync("experiments").filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, "")).sort()
+    expect(experiment.stderr).toMatch(new RegExp(`^error: no experiment named 'nonsense' \\(known: ${families.join(", ")};`, "m"))
     for (const r of [lambda, method, experiment]) noStackTrace(r.stdout + r.stderr)
   })
 
@@ -105,9 +107,11 @@ describe("scalpel sweep and experiment: arguments", () => {
     }
   })
 
-  it("experiment --list names the three families", async () => {
+  it("experiment --list names every family of experiments/", async () => {
     const { code, stdout } = await cli(["experiment", "--list"])
     expect(code).toBe(0)
-    for (const name of ["bias", "multitask", "joint"]) expect(stdout).toMatch(new RegExp(`^${name}\\s`, "m"))
+    const families = readdirSync("experiments").filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, ""))
+    expect(families).toEqual(expect.arrayContaining(["bias", "multitask", "joint", "quadratic", "smooth", "mnist-multitask", "mnist-joint", "ema-ablation"]))
+    for (const name of families) expect(stdout).toMatch(new RegExp(`^${name}\\s`, "m"))
   })
 })
