@@ -17,7 +17,7 @@ export default defineConfig({
     // TensorFlow.js keeps one global engine per process: run each test file in its own fork so
     // that backends and memory counters do not leak between files.
     pool: "forks",
-    setupFiles: ["test/support/fastCheckSeed.ts"],
+    setupFiles: ["test/support/fastCheckSeed.ts", "test/support/quietTfjs.ts"],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },
