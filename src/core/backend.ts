@@ -161,9 +161,10 @@ export const activateBackend = (name: BackendName, options: BackendOptions = {})
  * tfjs's cpu backend prints a banner ("Hi, looks like you are running TensorFlow.js in Node.js")
  * through `console.warn` the first time it stores a tensor, unless tfjs's `PROD` flag is set. Store
  * that first tensor here with the flag set for just this call, so that the banner is not printed
- * and every other tfjs warning still is.
+ * and every other tfjs warning still is. `selectBackend("cpu")` does it; call it yourself when you
+ * create tensors on tfjs's default backend before selecting one (the test set-up does).
  */
-const silenceFirstUseBanner = (): void => {
+export const silenceFirstUseBanner = (): void => {
   const environment = tf.env()
   const production = environment.getBool("PROD")
   environment.set("PROD", true)

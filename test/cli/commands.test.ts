@@ -1,17 +1,9 @@
-import { execFile } from "node:child_process"
 import { readdirSync } from "node:fs"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-
-const run = promisify(execFile)
-const cli = (args: ReadonlyArray<string>) =>
-  run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { env: { ...process.env, SCALPEL_BACKEND: "wasm" } }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  )
+import { cli } from "../support/cli.ts"
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at /)
 
