@@ -799,25 +799,30 @@ export const trainingEvents = (
       )
       const due = (t: number) => settings !== undefined && (t % settings.every === 0 || t === spec.steps)
       const maxSkips = options.maxConsecutiveSkips ?? defaultMaxConsecutiveSkips
-      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | NonFiniteUpdate | ZeroGradient | CheckpointError | GradientWorkerError> =>
-        Effect.flatMap(session.step(t), (event) =>
-          due(t) && settings !== undefined
-            ? Effect.map(checkpointNow(session, settings), (written) => {
+      /** The checkpoint due after step `t`, if any, as a one-event stream. */
+      const checkpointAfter = (t: number): Stream.Stream<TrainingEvent, CheckpointError> =>
+        due(t) && settings !== undefined
+          ? Stream.fromEffect(
+              Effect.map(checkpointNow(session, settings), (written) => {
                 lastWritten = written.step
-                return [event, written]
-              })
-            : Effect.succeed([event]),
-        )
-      /** The step's events, then a failure when it was the last skip allowed in a row. */
+                return written
+              }),
+            )
+          : Stream.empty
+      /**
+       * The step's event, then its checkpoint, then a failure when it was the last skip allowed in
+       * a row. The event loop's turn (where a Ctrl-C is seen) comes before the step, and the event
+       * is handed on before the checkpoint is written: an interruption can then never fall between
+       * a completed step and its event, so the consumer (the events log) has every step that the
+       * final checkpoint holds.
+       */
       const stepStream = (t: number) =>
-        Stream.flatMap(Stream.fromEffect(Effect.zipLeft(runStep(t), eventLoopTurn)), (events) => {
+        Stream.flatMap(Stream.fromEffect(Effect.zipRight(eventLoopTurn, session.step(t))), (event) => {
           const streak = session.skipStreak()
+          const events = Stream.concat(Stream.make<[TrainingEvent]>(event), checkpointAfter(t))
           return streak.count < maxSkips
-            ? Stream.fromIterable(events)
-            : Stream.concat(
-                Stream.fromIterable(events),
-                Stream.fail(new TooManySkippedSteps({ first: t - streak.count + 1, last: t, limit: maxSkips, reason: streak.reason })),
-              )
+            ? events
+            : Stream.concat(events, Stream.fail(new TooManySkippedSteps({ first: t - streak.count + 1, last: t, limit: maxSkips, reason: streak.reason })))
         })
       // Steps are synchronous tensor work, and Effect's scheduler yields to the microtask queue
       // only; without an occasional macrotask turn, a long run would starve the event loop and

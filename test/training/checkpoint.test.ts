@@ -96,6 +96,26 @@ describe("checkpoint and resume", () => {
     }
   })
 
+  it("a step's event reaches the consumer before that step's checkpoint is written (an interruption during the write cannot lose the event of a checkpointed step)", async () => {
+    const run = leastSquaresRun("bloop", { steps: 4 })
+    const path = file("order.ckpt")
+    try {
+      const seen: Array<readonly [number, number]> = []
+      await Effect.runPromise(
+        trainingEvents(run.spec, run.rule, { checkpoint: { path, every: 1 } }).pipe(
+          Stream.runForEach((e) =>
+            e._tag === "Step"
+              ? Effect.map(Effect.either(readCheckpoint(path)), (c) => void seen.push([e.step, Either.isRight(c) ? c.right.step : 0]))
+              : Effect.void,
+          ),
+        ),
+      )
+      expect(seen).toEqual([[1, 0], [2, 1], [3, 2], [4, 3]])
+    } finally {
+      run.dispose()
+    }
+  })
+
   it("a run resumed from its last step only reports the resume and the end", async () => {
     const run = leastSquaresRun("weighted-sum", { steps: 3 })
     try {
