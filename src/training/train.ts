@@ -208,7 +208,8 @@ export interface TrainingOptions {
   /**
    * Write a checkpoint every `every` steps, after the last step, and when the run is interrupted
    * (Ctrl-C under `NodeRuntime.runMain` interrupts the stream; its finalizer writes the state of
-   * the last completed step).
+   * the last completed step) or its consumer stops reading early (`Stream.take`). A step's event
+   * is emitted before that step's checkpoint is written.
    */
   readonly checkpoint?: CheckpointSettings
   /**
@@ -788,9 +789,11 @@ export const trainingEvents = (
       const pool = yield* openGradientWorkers(spec, rule, options.workers)
       const session = yield* Effect.acquireRelease(openSession(spec, rule, options, resume, pool), (s, exit) =>
         Effect.zipRight(
-          settings !== undefined && Exit.isInterrupted(exit) && s.completedSteps() !== lastWritten
+          // Interrupted (Ctrl-C), or ended by its consumer before the last step (Stream.take):
+          // the state of the last completed step is saved. A run that failed is not.
+          settings !== undefined && (Exit.isInterrupted(exit) || Exit.isSuccess(exit)) && s.completedSteps() !== lastWritten
             ? checkpointNow(s, settings).pipe(
-                Effect.tap((e) => Effect.logInfo(`interrupted: wrote checkpoint of step ${e.step} to ${e.path}`)),
+                Effect.tap((e) => (Exit.isInterrupted(exit) ? Effect.logInfo(`interrupted: wrote checkpoint of step ${e.step} to ${e.path}`) : Effect.void)),
                 Effect.catchAll((e) => Effect.logError(`interrupted: could not write the final checkpoint: ${e.message}`)),
               )
             : Effect.void,
