@@ -247,6 +247,17 @@ const selectFirstAvailable = (options: BackendOptions): Effect.Effect<BackendInf
   return attempt(autoOrder(), [])
 }
 
+/**
+ * {@link selectBackend} for code that does not use Effect: resolves to the backend's description,
+ * rejects with {@link BackendUnavailable}. Call it before creating tensors (a model's weights
+ * included), so that they start on the chosen backend and tfjs's cpu banner is never printed.
+ */
+export const selectBackendPromise = (choice: BackendChoice, options: BackendOptions = {}): Promise<BackendInfo> =>
+  Effect.runPromise(Effect.either(selectBackend(choice, options))).then((result) => {
+    if (result._tag === "Left") throw result.left
+    return result.right
+  })
+
 /** A layer activating an explicit choice. */
 export const backendLayer = (choice: BackendChoice, options: BackendOptions = {}): Layer.Layer<Backend, BackendUnavailable> =>
   Layer.effect(Backend, selectBackend(choice, options))
