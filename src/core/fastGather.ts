@@ -10,19 +10,8 @@
  * errors stay tfjs's). The result is bit-for-bit the same: a copy of the same values.
  */
 import { tf } from "./tf.ts"
+import { type Info, isWasmHeapBackend, type KernelFunc, wasmKernelWrapping } from "./wasmKernelWrap.ts"
 
-type KernelFunc = tf.KernelConfig["kernelFunc"]
-type Info = tf.TensorInfo
-
-/** The part of tfjs-backend-wasm's `BackendWasm` this kernel uses (it is not exported as a type). */
-interface WasmHeapBackend {
-  readonly makeOutput: (shape: ReadonlyArray<number>, dtype: tf.DataType) => Info
-  readonly typedArrayFromHeap: (info: Info) => Float32Array | Int32Array | Uint8Array
-}
-
-const isWasmHeapBackend = (backend: unknown): backend is WasmHeapBackend =>
-  typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === "function" &&
-  typeof (backend as Partial<WasmHeapBackend>).makeOutput === "function"
 
 const product = (dims: ReadonlyArray<number>): number => dims.reduce((a, b) => a * b, 1)
 
@@ -60,31 +49,16 @@ const fastGather =
     return gatherByRuns(args.backend, x, indices, axis, batchDims) ?? original(args)
   }
 
-const installed = new Map<string, tf.KernelConfig>()
+const wrapping = wasmKernelWrapping({ GatherV2: fastGather })
 
 /**
  * Wrap `GatherV2` of the wasm backend (no-op for other backends). Idempotent;
  * {@link uninstallFastGather} restores tfjs's kernel.
  */
-export const installFastGather = (backend: string = tf.getBackend()): boolean => {
-  if (backend !== "wasm") return false
-  if (installed.has(backend)) return true
-  const original = tf.getKernel("GatherV2", backend)
-  if (original === undefined) return false
-  tf.unregisterKernel("GatherV2", backend)
-  tf.registerKernel({ ...original, kernelFunc: fastGather(original.kernelFunc) })
-  installed.set(backend, original)
-  return true
-}
+export const installFastGather = (backend: string = tf.getBackend()): boolean => wrapping.install(backend)
 
 /** Restore tfjs's own `GatherV2` kernel. */
-export const uninstallFastGather = (): void => {
-  for (const [backend, original] of installed) {
-    tf.unregisterKernel(original.kernelName, backend)
-    tf.registerKernel(original)
-  }
-  installed.clear()
-}
+export const uninstallFastGather = (): void => wrapping.uninstall()
 
 /** True when the wasm gather is wrapped. */
-export const isFastGatherInstalled = (backend: string = tf.getBackend()): boolean => installed.has(backend)
+export const isFastGatherInstalled = (backend: string = tf.getBackend()): boolean => wrapping.isInstalled(backend)

@@ -11,19 +11,8 @@
  * result is bit-for-bit tfjs's. Every other sum goes to tfjs's kernel.
  */
 import { tf } from "./tf.ts"
+import { type Info, isWasmHeapBackend, type KernelFunc, wasmKernelWrapping } from "./wasmKernelWrap.ts"
 
-type KernelFunc = tf.KernelConfig["kernelFunc"]
-type Info = tf.TensorInfo
-
-/** The part of tfjs-backend-wasm's `BackendWasm` this kernel uses (it is not exported as a type). */
-interface WasmHeapBackend {
-  readonly makeOutput: (shape: ReadonlyArray<number>, dtype: tf.DataType) => Info
-  readonly typedArrayFromHeap: (info: Info) => Float32Array | Int32Array | Uint8Array
-}
-
-const isWasmHeapBackend = (backend: unknown): backend is WasmHeapBackend =>
-  typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === "function" &&
-  typeof (backend as Partial<WasmHeapBackend>).makeOutput === "function"
 
 const product = (dims: ReadonlyArray<number>): number => dims.reduce((a, b) => a * b, 1)
 
@@ -59,31 +48,16 @@ const fastSum =
     return sumLeadingAxes(args.backend, x, axes, args.attrs?.["keepDims"] === true) ?? original(args)
   }
 
-const installed = new Map<string, tf.KernelConfig>()
+const wrapping = wasmKernelWrapping({ Sum: fastSum })
 
 /**
  * Wrap `Sum` of the wasm backend (no-op for other backends). Idempotent; {@link uninstallFastSum}
  * restores tfjs's kernel.
  */
-export const installFastSum = (backend: string = tf.getBackend()): boolean => {
-  if (backend !== "wasm") return false
-  if (installed.has(backend)) return true
-  const original = tf.getKernel("Sum", backend)
-  if (original === undefined) return false
-  tf.unregisterKernel("Sum", backend)
-  tf.registerKernel({ ...original, kernelFunc: fastSum(original.kernelFunc) })
-  installed.set(backend, original)
-  return true
-}
+export const installFastSum = (backend: string = tf.getBackend()): boolean => wrapping.install(backend)
 
 /** Restore tfjs's own `Sum` kernel. */
-export const uninstallFastSum = (): void => {
-  for (const [backend, original] of installed) {
-    tf.unregisterKernel(original.kernelName, backend)
-    tf.registerKernel(original)
-  }
-  installed.clear()
-}
+export const uninstallFastSum = (): void => wrapping.uninstall()
 
 /** True when the wasm sum is wrapped. */
-export const isFastSumInstalled = (backend: string = tf.getBackend()): boolean => installed.has(backend)
+export const isFastSumInstalled = (backend: string = tf.getBackend()): boolean => wrapping.isInstalled(backend)
