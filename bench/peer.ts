@@ -144,11 +144,14 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     const names = ["scalpel, 1 worker", ...workerCounts.map((n) => `scalpel, ${n} workers`), "PyTorch, 1 thread", "PyTorch, 2 threads"]
     const samples = new Map<string, Array<number>>(names.map((name) => [name, []]))
     const gemm = [gemmRate()]
+    let startup = new Map<string, number>()
     const steps = rounds + 1
     const recipe = { module: new URL("./step.ts", import.meta.url).href, export: "referenceSpec", argument: steps }
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
+          const firstStep = new Map<string, number>()
+          startup = firstStep
           const sessions: Array<readonly [string, Effect.Effect<Chunk.Chunk<TrainingEvent>, Option.Option<unknown>>]> = []
           const oneSpec = referenceSpec(steps)
           sessions.push(["scalpel, 1 worker", yield* Stream.toPull(trainingEvents(oneSpec, lowerBloop(oneSpec)))])
@@ -156,8 +159,13 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
             const spec = referenceSpec(steps)
             sessions.push([`scalpel, ${n} workers`, yield* Stream.toPull(trainingEvents(spec, lowerBloop(spec), { workers: gradientWorkers(n, recipe) }))])
           }
-          // Step 1 of each session is a warm-up (first kernel calls allocate XNNPACK operators).
-          for (const [, pull] of sessions) yield* nextStep(pull)
+          // Step 1 of each session is a warm-up (first kernel calls allocate XNNPACK operators);
+          // its wall time, from opening the stream, includes starting the workers.
+          for (const [name, pull] of sessions) {
+            const started = performance.now()
+            yield* nextStep(pull)
+            firstStep.set(name, performance.now() - started)
+          }
           // Each round runs one step of every variant, in an order that alternates between rounds,
           // so that every variant sees the same machine load.
           for (let round = 0; round < rounds; round++) {
@@ -190,6 +198,11 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
         `step matmul throughput (${(stepFlops() / 1e9).toFixed(2)} GFLOP per step / step time) = ` +
         `${(100 * efficiency(one, 1)).toFixed(0)} % of the GEMM rate with 1 worker, ${(100 * efficiency(two, 2)).toFixed(0)} % of 2 × that rate with 2 workers ` +
         `(target ≥ 70 %; counts the whole step as matmul time, so a lower bound)`,
+    )
+    const startupCost = (startup.get("scalpel, 2 workers") ?? Number.NaN) - (startup.get("scalpel, 1 worker") ?? Number.NaN)
+    console.log(
+      `first step, from opening the run (starts the workers, warms the kernels): ${[...startup].map(([name, t]) => `${name} ${ms(t)} ms`).join(", ")}; ` +
+        `2 workers pay back their extra ${ms(startupCost)} ms after ${Math.max(0, Math.ceil(startupCost / (one - two)))} steps at the medians above`,
     )
     const threadRates = [1, 2].map(async (n) => [n, await concurrentGemmRate(n, args.includes("--quick") ? 3 : 7)] as const)
     const [single, double] = [await threadRates[0]!, await threadRates[1]!]
