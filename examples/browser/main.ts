@@ -5,6 +5,9 @@
  * The state of the page is on `window.scalpelExample` (the browser test reads it). Query
  * parameters preset the form: `?backend=wasm&steps=500&run=1` starts training at once.
  */
+// The application registers the WebGPU backend (scalpel never imports it): `auto` then prefers it
+// where the browser offers a WebGPU adapter, and falls back to webgl otherwise.
+import "@tensorflow/tfjs-backend-webgpu"
 import { Cause, Effect, Exit } from "effect"
 import { backendNames, selectBackend, tf, type BackendChoice, type StepEvent } from "scalpel"
 import { methods, readmeSteps, trainReadmeProblem, type ExampleState, type Method } from "./problem.ts"

@@ -23,6 +23,7 @@ import { BackendUnavailable } from "./errors.ts"
 import { installFastMatMul, parseFastMatMulSetting } from "./fastMatMul.ts"
 import { useHostKernels } from "./hostKernels.ts"
 import { installFastSlice } from "./fastSlice.ts"
+import { synchronousReadbackProblem } from "./readback.ts"
 import { tf } from "./tf.ts"
 
 /** The backends scalpel knows how to load. */
@@ -76,6 +77,9 @@ const remedies = (): Record<BackendName, string> => ({
     : "WebGL exists in browsers only; under Node use node, wasm or cpu",
   webgpu: "Import \"@tensorflow/tfjs-backend-webgpu\" in your application (it registers the backend) and use a browser with WebGPU (navigator.gpu); else use webgl",
 })
+
+/** A backend computed or read back wrong values in {@link synchronousReadbackProblem}'s check. */
+class ReadbackFailure extends Error {}
 
 /** The first line of an error's message (tfjs also rejects with plain `{ message }` objects). */
 const describeError = (error: unknown): string => {
@@ -139,8 +143,19 @@ export const activateBackend = (name: BackendName, options: BackendOptions = {})
       if (!ok) throw new Error(`tf.setBackend('${engineNames[name]}') returned false`)
       await tf.ready()
       if (name === "cpu") silenceFirstUseBanner()
+      // scalpel reads losses and decisions synchronously at every step: refuse a backend whose
+      // synchronous reads are wrong here (so that auto moves on) rather than train on zeros.
+      const readback = synchronousReadbackProblem()
+      if (readback !== undefined) throw new ReadbackFailure(readback)
     },
-    catch: (error) => new BackendUnavailable({ backend: name, reason: describeFailure(name, error), remedy: remedies()[name] }),
+    catch: (error) =>
+      error instanceof ReadbackFailure
+        ? new BackendUnavailable({
+            backend: name,
+            reason: `its synchronous read-back (dataSync) returns wrong values here (${error.message}), and scalpel reads losses synchronously at every step`,
+            remedy: name === "webgpu" ? "Use webgl (auto does); tfjs-backend-webgpu's synchronous read-back fails on some adapters, e.g. SwiftShader's software one" : "Use another backend (auto does)",
+          })
+        : new BackendUnavailable({ backend: name, reason: describeFailure(name, error), remedy: remedies()[name] }),
   }).pipe(
     Effect.zipLeft(
       switchSetting("SCALPEL_FAST_MATMUL").pipe(

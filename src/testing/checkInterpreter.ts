@@ -1,7 +1,8 @@
 /**
  * Property-test any {@link Interpreter} (built-in or custom): lower it on a synthetic structure,
  * feed its update rule generated gradients (tensors made from plain arrays and released after each
- * run), and report counterexamples readably.
+ * run), and report counterexamples readably. The guarantees the interpreter declares
+ * (`Interpreter.guarantees`) are checked too, tightness included (see `guarantees.ts`).
  */
 import { Data, Effect } from "effect"
 import fc from "fast-check"
@@ -12,6 +13,7 @@ import { type Objective, objective } from "../dsl/objective.ts"
 import { hierarchy, type Structure } from "../dsl/structure.ts"
 import type { InvalidOptions, Interpreter, RuleState, Unsupported, UpdateRule } from "../interpreters/interpreter.ts"
 import { gradientSetOfLength, layoutOfShapes, parameterShapes } from "./arbitraries.ts"
+import { checkGuarantees, type GuaranteeCheckOptions, type GuaranteeMismatch, type GuaranteeReport } from "./guarantees.ts"
 import { type Combination, type Invariant, InvariantViolation } from "./invariants.ts"
 
 /** Gradients for every step of a run: `steps[t][i]` is the gradient of `rule.objectives[i]` at step t. */
@@ -59,7 +61,15 @@ export interface InterpreterCheck {
   readonly options?: unknown
   /** The lowering context's seed (default 0). */
   readonly seed?: number
-  readonly properties: ReadonlyArray<Invariant<any> | RuleProperty>
+  /** Properties of your own to check on the rule lowered from `structure` with `options` (default none). */
+  readonly properties?: ReadonlyArray<Invariant<any> | RuleProperty>
+  /**
+   * The check of the interpreter's declared guarantees (`Interpreter.guarantees`): every declared
+   * property must hold and every undeclared one must have a counterexample (`checkGuarantees`,
+   * on the interpreter's own subject and options, not on `structure` / `options` above). Runs by
+   * default when the interpreter declares guarantees; settings here tune it, `false` skips it.
+   */
+  readonly guarantees?: GuaranteeCheckOptions | false
   /** Cases per property (default 100). */
   readonly numRuns?: number
   /** fast-check's seed, to replay a failure. */
@@ -80,6 +90,8 @@ export interface PropertyPassed {
 export interface CheckReport {
   readonly interpreter: string
   readonly properties: ReadonlyArray<PropertyPassed>
+  /** The outcome of every declared and undeclared guarantee; absent when not checked. */
+  readonly guarantees?: GuaranteeReport
 }
 
 /** A property failed: the message holds fast-check's report and the counterexample in plain numbers. */
@@ -218,14 +230,16 @@ const runCase = (rule: UpdateRule<any>, property: Invariant<any> | RuleProperty,
 
 /**
  * Lower `interpreter` on a synthetic structure and check each property on generated parameter
- * shapes and gradients. Fails with {@link PropertyFailed} at the first property that does not
- * hold (its message is fast-check's report followed by the shrunk counterexample's gradients and
- * directions in plain numbers), or with the interpreter's own `Unsupported` / `InvalidOptions`.
+ * shapes and gradients, then the guarantees it declares. Fails with {@link PropertyFailed} at the
+ * first property that does not hold (its message is fast-check's report followed by the shrunk
+ * counterexample's gradients and directions in plain numbers), with `GuaranteeMismatch` when a
+ * declared guarantee fails or an undeclared one has no counterexample, or with the interpreter's
+ * own `Unsupported` / `InvalidOptions`.
  */
 export const checkInterpreter = <O>(
   interpreter: Interpreter<O>,
   check: InterpreterCheck,
-): Effect.Effect<CheckReport, PropertyFailed | Unsupported | InvalidOptions> =>
+): Effect.Effect<CheckReport, PropertyFailed | GuaranteeMismatch | Unsupported | InvalidOptions> =>
   Effect.gen(function* () {
     const names = check.objectives ?? ["main", "aux"]
     const objectives = Object.fromEntries(names.map((n) => [n, syntheticObjective(n)] as const))
@@ -233,7 +247,7 @@ export const checkInterpreter = <O>(
     const options = yield* interpreter.decodeOptions(check.options ?? {})
     const rule = yield* interpreter.lower(structure, options, { seed: check.seed ?? 0 })
     const passed: Array<PropertyPassed> = []
-    for (const property of check.properties) {
+    for (const property of check.properties ?? []) {
       const arbitrary = caseArbitrary(property, rule.objectives.length, check.shapes ?? parameterShapes(), check.gradients ?? gradientSetOfLength)
       const details = fc.check(
         fc.property(arbitrary, (c) => runCase(rule, property, c)),
@@ -254,5 +268,7 @@ export const checkInterpreter = <O>(
       }
       passed.push({ property: property.name, numRuns: details.numRuns })
     }
-    return { interpreter: interpreter.name, properties: passed }
+    if (check.guarantees === false || interpreter.guarantees === undefined) return { interpreter: interpreter.name, properties: passed }
+    const guarantees = yield* checkGuarantees(interpreter, check.guarantees ?? {})
+    return { interpreter: interpreter.name, properties: passed, guarantees }
   })

@@ -84,6 +84,8 @@ describe.skipIf(missing !== undefined)("the browser example in headless Chromium
   let server: StaticServer
   let isolatedServer: StaticServer
   let browser: Browser
+  /** The same Chromium with WebGPU enabled: headless, it offers SwiftShader's software Vulkan adapter. */
+  let gpuBrowser: Browser
   const requested: Array<string> = []
 
   beforeAll(async () => {
@@ -96,19 +98,25 @@ describe.skipIf(missing !== undefined)("the browser example in headless Chromium
       onRequest: (path) => requested.push(`isolated:${path}`),
     })
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true })
+    gpuBrowser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ["--enable-unsafe-webgpu"] })
     console.log(`browser test: ${browser.version()} at ${chromiumPath}; bundle ${(built.bundleBytes / 1e6).toFixed(1)} MB built in ${Math.round(built.buildMs)} ms`)
   }, 180_000)
 
   afterAll(async () => {
     await browser?.close()
+    await gpuBrowser?.close()
     await server?.close()
     await isolatedServer?.close()
     if (folder !== undefined) await rm(folder, { recursive: true, force: true })
   })
 
   /** Open the page with `query`, wait until training is done or failed, and return the page's state. */
-  const runPage = async (query: string, base: StaticServer = server): Promise<ExampleState & { readonly pageErrors: ReadonlyArray<string> }> => {
-    const page = await browser.newPage()
+  const runPage = async (
+    query: string,
+    base: StaticServer = server,
+    inBrowser: Browser = browser,
+  ): Promise<ExampleState & { readonly pageErrors: ReadonlyArray<string> }> => {
+    const page = await inBrowser.newPage()
     const pageErrors: Array<string> = []
     page.on("pageerror", (error) => pageErrors.push(error.message))
     try {
@@ -186,7 +194,7 @@ describe.skipIf(missing !== undefined)("the browser example in headless Chromium
   )
 
   it(
-    "auto in a browser: webgpu (not registered here), then webgl",
+    "auto in a browser without a WebGPU adapter: webgpu (registered by the page, but no adapter), then webgl",
     async () => {
       const page = await runPage("backend=auto&steps=10")
       expect(page.state).toBe("done")
@@ -194,6 +202,24 @@ describe.skipIf(missing !== undefined)("the browser example in headless Chromium
       expect(page.backend?.reason).toMatch(/webgpu unavailable/)
     },
     120_000,
+  )
+
+  it(
+    "webgpu on SwiftShader's adapter (--enable-unsafe-webgpu): refused with the reason (its synchronous read-back returns zeros), and auto falls back to webgl",
+    async () => {
+      // tfjs-backend-webgpu 4.22's dataSync returns zeros on this adapter (its async data() is
+      // right); scalpel reads losses synchronously at every step, so the backend must be refused,
+      // not trained on (it used to fail at step 1 blaming the learning rate).
+      const page = await runPage(`backend=webgpu&steps=${shortSteps}`, server, gpuBrowser)
+      expect(page.pageErrors).toEqual([])
+      expect(page.state).toBe("failed")
+      expect(page.error).toMatch(/backend 'webgpu' is unavailable: its synchronous read-back \(dataSync\) returns wrong values here \(.*got \[0.*\].*\).*use webgl/i)
+      const auto = await runPage("backend=auto&steps=10", server, gpuBrowser)
+      expect(auto.state).toBe("done")
+      expect(auto.backend?.name).toBe("webgl")
+      expect(auto.backend?.reason).toMatch(/webgpu unavailable \(its synchronous read-back/)
+    },
+    300_000,
   )
 
   it(

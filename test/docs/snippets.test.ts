@@ -2,41 +2,17 @@
  * Every TypeScript code block of README.md and docs/*.md type-checks as a consumer's module would:
  * `scalpel`, `scalpel/testing`, ... resolve to the package's entry points (tsconfig.json's `paths`),
  * under the repository's strict settings. A block whose info string says `ts fragment` is skipped:
- * keep those rare, and say in the text around them what they leave out. (The README's example,
- * the custom-interpreter guide and the testing guide also run, in their own tests.)
+ * keep those rare, and say in the text around them what they leave out. Every other block also
+ * runs, in snippetsRun.test.ts.
  */
-import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import ts from "typescript"
 import { describe, expect, it } from "vitest"
+import { type DocBlock, documentationBlocks, repositoryRoot } from "../support/docBlocks.ts"
 
-const root = fileURLToPath(new URL("../../", import.meta.url))
-
-interface Snippet {
-  /** Where the block starts, as `docs/specs.md:140`. */
-  readonly where: string
-  readonly code: string
-  readonly fragment: boolean
-}
-
-/** The ```ts / ```typescript blocks of a Markdown text. */
-export const typeScriptBlocks = (file: string, text: string): ReadonlyArray<Snippet> => {
-  const snippets: Array<Snippet> = []
-  const lines = text.split("\n")
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(ts|typescript)\b(.*)$/.exec(lines[i]!)
-    if (open === null) continue
-    const start = i
-    const body: Array<string> = []
-    for (i++; i < lines.length && !lines[i]!.startsWith("```"); i++) body.push(lines[i]!)
-    snippets.push({ where: `${file}:${start + 1}`, code: body.join("\n"), fragment: /\bfragment\b/.test(open[2]!) })
-  }
-  return snippets
-}
-
-const documents = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)]
-const snippets = documents.flatMap((file) => typeScriptBlocks(file, readFileSync(join(root, file), "utf8")))
+type Snippet = DocBlock
+const root = repositoryRoot
+const snippets = documentationBlocks()
 
 /** Type-check the snippets as modules beside the tests (so that the repository's tsconfig applies); diagnostics per snippet. */
 const typeCheck = (checked: ReadonlyArray<Snippet>): Map<string, ReadonlyArray<string>> => {
@@ -79,7 +55,7 @@ describe("documentation code blocks", () => {
 
   it("every TypeScript block of README.md and docs/*.md type-checks against the package's entry points", { timeout: 600_000 }, () => {
     // One program for all blocks (type-checking is the slow part), plus a wrong block that must be reported.
-    const wrong: Snippet = { where: "a wrong block", code: 'import { noSuchExport } from "scalpel"\nnoSuchExport()', fragment: false }
+    const wrong: Snippet = { file: "test", where: "a wrong block", code: 'import { noSuchExport } from "scalpel"\nnoSuchExport()', fragment: false }
     const results = typeCheck([...snippets.filter((s) => !s.fragment), wrong])
     expect(results.get(wrong.where)?.join("\n")).toMatch(/noSuchExport/)
     results.delete(wrong.where)

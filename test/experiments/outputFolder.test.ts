@@ -49,5 +49,10 @@ describe("divergenceOf", () => {
     expect(divergenceOf({ fit: 0.5 }, { fit: Number.NaN })?.objective).toBe("fit")
     expect(divergenceOf({ fit: 0.5, prior: 1 }, { fit: 0.4, prior: 999 })).toBeUndefined()
     expect(divergenceOf({ fit: 0 }, { fit: 1e-7 })).toBeUndefined()
+    // The README's run: the prior starts at exactly 0 (zero weights) and rises to 0.2 as the fit is
+    // solved; that is the bilevel problem at work, not an explosion.
+    expect(divergenceOf({ fit: 0.557, prior: 0 }, { fit: 2.7e-4, prior: 0.207 })).toBeUndefined()
+    // ... while a loss that starts at 0 and explodes past 1000× the run's loss scale is caught.
+    expect(divergenceOf({ fit: 0.557, prior: 0 }, { fit: 0.1, prior: 7e5 })?.objective).toBe("prior")
   })
 })
