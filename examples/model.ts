@@ -1,5 +1,6 @@
-import { adam, bloop, fromModel, method, objective, prioritize, tf, trainPromise } from "scalpel"
+import { adam, bloop, fromModel, method, objective, prioritize, selectBackendPromise, tf, trainPromise } from "scalpel"
 
+await selectBackendPromise("auto") // before any tensor: node, else wasm, else cpu (or SCALPEL_BACKEND)
 const model = tf.sequential({ layers: [
   tf.layers.dense({ units: 16, inputShape: [8], activation: "relu" }), tf.layers.dense({ units: 1 }),
 ] })

@@ -82,5 +82,6 @@ export {
 export * from "./problems/catalogue.ts"
 export * from "./problems/resolveSpec.ts"
 export * from "./training/train.ts"
+export { canonicalJson, type JsonValue, SpecChangedOnResume, type SpecDifference, type SpecRecord, specRecordOf } from "./training/specRecord.ts"
 export * from "./training/weights.ts"
 export { GradientWorkerError, type GradientWorkers, type SpecRecipe, type WorkerPool, type WorkerPoolSettings } from "./training/parallel/protocol.ts"

@@ -13,10 +13,10 @@ import { builtinInterpreters } from "../interpreters/builtins.ts"
 import { lookup } from "../interpreters/registry.ts"
 import { resolveSpecJson } from "../problems/resolveSpec.ts"
 import { describeDivergence } from "../training/divergence.ts"
-import { trainingEvents, type TrainingSummary } from "../training/train.ts"
+import { type ResumedEvent, trainingEvents, type TrainingSummary } from "../training/train.ts"
 import { writeWeights } from "../training/weightsFile.ts"
 import { backendOption, withBackend } from "./backendOption.ts"
-import { checkpointFlags, checkpointTrainingOptions } from "./checkpointOptions.ts"
+import { checkpointFlags, checkpointTrainingOptions, specDeclaration } from "./checkpointOptions.ts"
 import { progressReporter } from "./progress.ts"
 import { workersOption, workersTrainingOptions } from "./workersOption.ts"
 
@@ -27,8 +27,12 @@ export const runName = (specPath: string, now = new Date()): string =>
 const attempt = (path: string, f: () => Promise<unknown>) =>
   Effect.tryPromise({ try: f, catch: (error) => new OutputError({ path, reason: error instanceof Error ? error.message : String(error) }) })
 
-const spec = Args.file({ name: "SPEC.json" }).pipe(Args.withDescription("the JSON spec to train"))
-export const outOption = Options.directory("out").pipe(
+// Paths are plain text: @effect/cli's file and directory options probe the path while parsing and
+// turn an error other than "missing" (ENOTDIR, EACCES) into a defect with a stack trace. The
+// commands check their paths themselves, with typed errors (readText, prepareOutputFolder).
+const spec = Args.text({ name: "SPEC.json" }).pipe(Args.withDescription("the JSON spec to train"))
+export const outOption = Options.text("out").pipe(
+  Options.withPseudoName("DIR"),
   Options.withDescription("output folder (default: runs/<spec name>-<timestamp>)"),
   Options.optional,
 )
@@ -52,6 +56,19 @@ export class RunDiverged extends Data.TaggedError("RunDiverged")<{ readonly text
     return this.text
   }
 }
+
+/** What a resume could not check, or was told not to, on stderr. */
+const resumeWarnings = (event: ResumedEvent): Effect.Effect<void> =>
+  Effect.all([
+    event.specChange === undefined
+      ? Effect.void
+      : Console.error(`warning: resuming from ${event.path} although its spec differs: ${event.specChange} (--resume-with-changed-spec)`),
+    event.specUnverified === true
+      ? Console.error(
+          `warning: ${event.path} was written by an older scalpel and records no spec: only the rule, objectives, parameter shapes, optimizer, seed, batch size and non-finite policy were checked against this spec`,
+        )
+      : Effect.void,
+  ], { discard: true })
 
 /** Longest time buffered events wait before they are appended to events.jsonl. */
 const eventsFlushIntervalMs = 1000
@@ -100,17 +117,23 @@ export const runCommand = Command.make(
           const last = yield* trainingEvents(resolved.spec, rule, {
             evaluations: resolved.problem.evaluations,
             keepParameters: true,
-            ...checkpointTrainingOptions(flags),
+            ...checkpointTrainingOptions(flags, specDeclaration(resolved, options)),
             ...workersTrainingOptions(workers, resolved),
           }).pipe(
-            Stream.tap((event) =>
-              event._tag === "Step"
-                ? Effect.zipRight(
+            Stream.tap((event) => {
+              switch (event._tag) {
+                case "Step":
+                  return Effect.zipRight(
                     Effect.sync(() => pending.push(`${JSON.stringify(event)}\n`)),
                     flushDue() ? Effect.zipRight(flush, report(event)) : report(event),
                   )
-                : Effect.void,
-            ),
+                case "Resumed":
+                  // The resume (and any override of the spec check) is part of the run's record.
+                  return Effect.zipRight(Effect.sync(() => pending.push(`${JSON.stringify(event)}\n`)), resumeWarnings(event))
+                default:
+                  return Effect.void
+              }
+            }),
             Stream.runLast,
             // On every exit (end, failure, Ctrl-C or SIGTERM), the buffered events reach the log.
             Effect.ensuring(Effect.catchAll(flush, (e) => Console.error(`error: ${e.message}`))),

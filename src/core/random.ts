@@ -21,6 +21,20 @@ export const nextFloat = (state: RandomState): readonly [number, RandomState] =>
   return [((t ^ (t >>> 14)) >>> 0) / 4294967296, next]
 }
 
+/**
+ * `out` filled with the floats in [0, 1) that successive {@link nextFloat} calls from `state` give
+ * (mulberry32's state only advances by a constant, so draw i is computed from i directly, without
+ * a tuple per draw).
+ */
+export const fillUniform = (state: RandomState, out: Float32Array | Float64Array): void => {
+  for (let i = 0; i < out.length; i++) {
+    let t = (state + Math.imul(i + 1, 0x6d2b79f5)) >>> 0
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 /** Uniform integer in [0, n). */
 export const nextInt = (state: RandomState, n: number): readonly [number, RandomState] => {
   const [u, s] = nextFloat(state)

@@ -65,12 +65,44 @@ export const cagradWeights = (
   // η* = ‖g_w(η*)‖ lies in [ν, maxᵢ‖gᵢ‖], ν the minimum norm of the hull of the gᵢ (every g_w is in
   // that hull). Bisection is geometric while the bracket spans more than a factor 2, so that an η*
   // 10⁻¹² below the largest norm (tasks of very different scales) is found to full relative precision.
+  //
+  // Within a factor 2, each probe takes the false-position point of the bracket (the Illinois
+  // variant: the value at an end that stays twice in a row is halved, so both ends converge,
+  // superlinearly), and a plain bisection whenever two probes have not halved the bracket: about
+  // 10 probes (exact active-set solves) to the 10⁻¹⁵ bracket instead of 50 by bisection alone, with
+  // bisection's worst case kept.
+  const gap = (eta: number) => eta - normOf(shiftedWeights(eta / r))
   let low = normOf(minNormInHull(gram, resolution))
   let high = Math.sqrt(Math.max(...Array.from({ length: k }, (_, i) => g(i, i))))
+  let gapLow: number | undefined // gap(low) < 0 once probed
+  let gapHigh: number | undefined // gap(high) ≥ 0 once probed
+  let moved = 0 // which end the last probe moved: −1 low, +1 high (the other end stayed)
+  let width = high - low
+  let probesSinceHalving = 0
   for (let step = 0; step < bisectionSteps && high - low > 1e-15 * high; step++) {
-    const eta = low > 0 && high > 2 * low ? Math.sqrt(low * high) : (low + high) / 2
-    if (eta - normOf(shiftedWeights(eta / r)) < 0) low = eta
-    else high = eta
+    const geometric = low > 0 && high > 2 * low
+    const falsePosition =
+      !geometric && probesSinceHalving < 2 && gapLow !== undefined && gapHigh !== undefined && gapHigh > gapLow
+        ? (low * gapHigh - high * gapLow) / (gapHigh - gapLow)
+        : NaN
+    const eta = geometric ? Math.sqrt(low * high) : falsePosition > low && falsePosition < high ? falsePosition : (low + high) / 2
+    const value = gap(eta)
+    if (value < 0) {
+      low = eta
+      gapLow = value
+      if (moved === -1 && gapHigh !== undefined) gapHigh /= 2
+      moved = -1
+    } else {
+      high = eta
+      gapHigh = value
+      if (moved === 1 && gapLow !== undefined) gapLow /= 2
+      moved = 1
+    }
+    probesSinceHalving++
+    if (high - low <= width / 2) {
+      width = high - low
+      probesSinceHalving = 0
+    }
   }
   const w = shiftedWeights(high / r)
   const norm = normOf(w)

@@ -29,6 +29,9 @@ import type { Tensor1D } from "../core/tf.ts"
 import type { Interpreter } from "./interpreter.ts"
 import { weightedDirection, weightingInterpreter } from "./weighting.ts"
 
+/** The float64 unit roundoff. */
+const u = 2 ** -53
+
 export const ImtlgOptions = Schema.Struct({})
 export type ImtlgOptions = typeof ImtlgOptions.Type
 
@@ -42,34 +45,52 @@ export const imtlgWeights = (gram: SymmetricMatrix, _options: unknown = {}, reso
   const live = Array.from({ length: k }, (_, i) => i).filter((i) => norms[i]! > 0)
   const out = new Float64Array(k)
   if (live.length === 0) return out
-  const c = symmetricFrom(live.length, (a, b) => correlation.values[live[a]! * k + live[b]!]!)
-  const { values, vectors } = symmetricEigen(c)
   const m = live.length
-  // G's rounding (m·ε, Weyl) plus forming C and the Jacobi solve in float64 (≈ m²·2⁻⁵³·λ_max).
+  const c = symmetricFrom(m, (a, b) => correlation.values[live[a]! * k + live[b]!]!)
+  const w = live.map((i) => 1 / norms[i]!) // S⁻¹1
+  const { values, vectors } = symmetricEigen(c)
+  // ‖E‖ for the C the rule solves on: C̃ − S̃⁻¹GS̃⁻¹ (S̃ from G̃'s diagonal) has entries within
+  // ε + 4u, i.e. ‖·‖ ≤ m(ε + 4u) (Weyl), plus the Jacobi decomposition's backward error
+  // (≈ m²·u·λ_max). Eigenvalues at or below it are indistinguishable from 0 and dropped.
   const largest = values.reduce((a, b) => Math.max(a, Math.abs(b)), 0)
-  const cutoff = m * resolution + 16 * m * m * 2 ** -53 * largest
-  // x = C⁺1 over the eigenvalues above the cutoff; λ_min is the smallest kept one.
+  const cutoff = m * (resolution + 4 * u) + 16 * m * m * u * largest
+  // x = C⁺1 and y = C⁺w over the kept eigenpairs; total = wᵀx = 1ᵀG⁺n·(scale).
   const x = new Float64Array(m)
+  const y = new Float64Array(m)
   let smallest = Infinity
+  let rounding = 0 // Σₑ (Σᵢ wᵢ|vₑᵢ|)/λₑ: what the rounding of ⟨1, vₑ⟩ and of x's sums is multiplied by
   for (let e = 0; e < m; e++) {
     const lambda = values[e]!
     if (!(lambda > cutoff)) continue
     smallest = Math.min(smallest, lambda)
-    let projection = 0
-    for (let i = 0; i < m; i++) projection += vectors[i * m + e]!
-    for (let i = 0; i < m; i++) x[i]! += (projection / lambda) * vectors[i * m + e]!
+    let onOnes = 0
+    let onW = 0
+    let wAbs = 0
+    for (let i = 0; i < m; i++) {
+      const vie = vectors[i * m + e]!
+      onOnes += vie
+      onW += w[i]! * vie
+      wAbs += w[i]! * Math.abs(vie)
+    }
+    for (let i = 0; i < m; i++) {
+      x[i]! += (onOnes / lambda) * vectors[i * m + e]!
+      y[i]! += (onW / lambda) * vectors[i * m + e]!
+    }
+    rounding += wAbs / lambda
   }
-  const v = x.map((xi, a) => xi / norms[live[a]!]!)
+  const v = x.map((xi, a) => xi * w[a]!)
   const total = v.reduce((acc, vi) => acc + vi, 0)
-  // C's error (‖E‖ ≤ m·ε) moves x by at most (m·ε/λ_min)·‖x‖ (first order), hence the total by
-  // that times ‖S⁻¹1‖; within it the sign and size of the total are not determined.
-  const xNorm = Math.sqrt(x.reduce((acc, xi) => acc + xi * xi, 0))
-  const inverseNorms = Math.sqrt(live.reduce((acc, i) => acc + norms[i]! ** -2, 0))
-  // Plus the rounding of the projections ⟨1, vₑ⟩ themselves (m terms, |⟨1, vₑ⟩| ≤ √m), which is all of
-  // x when 1 is (nearly) orthogonal to the kept eigenvectors (e.g. g and −g twice: d undetermined).
-  const projectionRounding = (4 * m * Math.sqrt(m) * 2 ** -53) / smallest
-  const totalError =
-    ((cutoff / smallest) * xNorm + projectionRounding) * inverseNorms + 4 * m * 2 ** -53 * v.reduce((acc, vi) => acc + Math.abs(vi), 0)
+  // Rounding bound of the total. C's error E moves x to x̃ with C(x̃ − x) = −Ex̃, hence the total by
+  // wᵀ(x̃ − x) = −yᵀEx̃ with y = C⁻¹w = (I − C̃⁻¹E)⁻¹ỹ: |Δ| ≤ ‖E‖‖x̃‖‖ỹ‖/(1 − ‖E‖/λ_min) — exact to
+  // all orders, and far below the earlier ‖E‖‖x‖‖w‖/λ_min when the small tasks (large wᵢ) lie
+  // away from C's near-null directions (a near-opposite pair of norms 1e10 and 1 beside a task of
+  // norm 1e-10 has ‖ỹ‖ 10⁵ below ‖w‖/λ_min: that bound returned d = 0 on a well-determined set).
+  // Plus the rounding of ⟨1, vₑ⟩ and of x's sums (2m√m·u per eigen-coordinate, which is all of
+  // x when 1 is (nearly) orthogonal to the kept eigenvectors: g and −g twice, d undetermined), and
+  // of the total's own sum.
+  const norm = (z: Float64Array) => Math.sqrt(z.reduce((acc, zi) => acc + zi * zi, 0))
+  const perturbation = smallest > cutoff ? (cutoff * norm(x) * norm(y)) / (1 - cutoff / smallest) : Infinity
+  const totalError = perturbation + 2 * m * Math.sqrt(m) * u * rounding + 4 * m * u * v.reduce((acc, vi) => acc + Math.abs(vi), 0)
   if (!(Math.abs(total) > totalError)) return out
   live.forEach((i, a) => (out[i] = v[a]! / Math.abs(total)))
   return out

@@ -25,6 +25,8 @@ export interface ResolvedSpec {
   readonly method: MethodReference
   /** The decoded document it came from (what gradient workers rebuild the spec from). */
   readonly document: SpecDocument
+  /** The problem's options as its factory decoded them (every default filled in). */
+  readonly problemOptions: unknown
 }
 
 /** Replace each objective name in `document` by the problem's objective of that name. */
@@ -66,7 +68,10 @@ export const resolveStructure = (
 }
 
 /** Decode the problem's options and make it. */
-const makeProblem = (document: SpecDocument, catalogue: ProblemCatalogue): Effect.Effect<Problem, SpecError> =>
+const makeProblem = (
+  document: SpecDocument,
+  catalogue: ProblemCatalogue,
+): Effect.Effect<{ readonly problem: Problem; readonly options: unknown }, SpecError> =>
   Effect.gen(function* () {
     const factory = yield* lookupProblem(catalogue, document.problem.name)
     const options = yield* Schema.decodeUnknownEither(factory.optionsSchema, { errors: "first", onExcessProperty: "error" })(
@@ -77,7 +82,7 @@ const makeProblem = (document: SpecDocument, catalogue: ProblemCatalogue): Effec
         return new SpecError({ path, problem: message })
       }),
     )
-    return yield* Effect.sync(() => factory.make(options))
+    return yield* Effect.sync(() => ({ problem: factory.make(options), options }))
   })
 
 /** The rest of the resolution, once the problem exists. */
@@ -102,10 +107,10 @@ export const resolveSpecDocument = (
   document: SpecDocument,
   catalogue: ProblemCatalogue = builtinProblems,
 ): Effect.Effect<ResolvedSpec, SpecError> =>
-  Effect.flatMap(makeProblem(document, catalogue), (problem) =>
+  Effect.flatMap(makeProblem(document, catalogue), ({ problem, options }) =>
     // Even a defect (a bug) while resolving must not strand the problem's tensors.
     Effect.suspend(() => specFor(document, problem)).pipe(
-      Effect.map((spec) => ({ spec, problem, method: document.method, document })),
+      Effect.map((spec) => ({ spec, problem, method: document.method, document, problemOptions: options })),
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(problem.dispose))),
     ),
   )

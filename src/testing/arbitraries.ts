@@ -280,6 +280,8 @@ export interface ExtremeSetOptions extends CountRange {
   readonly minLength?: number
   /** log₁₀ of the largest ratio of task norms within a set (default 20: norms from 1e-10 to 1e10). */
   readonly normDecades?: number
+  /** Share of lengths at the large end (see {@link vectorLengths}; default 1/4). */
+  readonly largeShare?: number
   /** Geometries to draw from (default all). */
   readonly kinds?: ReadonlyArray<ExtremeKind>
   /** log₁₀ range of ε for the near-parallel and near-opposite kinds (default [−8, −1]). */
@@ -364,14 +366,33 @@ const normsOf = (k: number, decades: number): fc.Arbitrary<ReadonlyArray<number>
   )
 }
 
+/** Options of {@link vectorLengths}. */
+export interface VectorLengthOptions {
+  readonly minLength: number
+  readonly maxLength: number
+  /**
+   * Share of draws at the large end, half of them exactly `maxLength` and half in
+   * [maxLength/2, maxLength] (default 1/4). The rest are log-uniform, so a property's cost is
+   * about runs·(0.07 + 0.9·largeShare) draws at `maxLength`: lower it to reach 2²³ in a few seconds.
+   */
+  readonly largeShare?: number
+}
+
 /**
- * Vector lengths for a block of b entries: log-uniform over [minLength, maxLength], with the
- * largest lengths (≥ maxLength/2) drawn a quarter of the time.
+ * Vector lengths: log-uniform over [minLength, maxLength], with the largest lengths (≥ maxLength/2,
+ * half of them maxLength itself) drawn a `largeShare` of the time.
  */
-export const vectorLengths = (options: { readonly minLength: number; readonly maxLength: number }): fc.Arbitrary<number> => {
+export const vectorLengths = (options: VectorLengthOptions): fc.Arbitrary<number> => {
   const { minLength, maxLength } = options
+  const large = Math.min(1, Math.max(0, options.largeShare ?? 1 / 4))
   const logUniform = fc.double({ min: Math.log2(minLength), max: Math.log2(maxLength), noNaN: true }).map((e) => Math.min(maxLength, Math.max(minLength, Math.round(2 ** e))))
-  return fc.oneof({ weight: 3, arbitrary: logUniform }, { weight: 1, arbitrary: fc.integer({ min: Math.max(minLength, Math.floor(maxLength / 2)), max: maxLength }) })
+  // fast-check weights are integers: shares in 1/1024.
+  const weight = Math.round(1024 * large)
+  return fc.oneof(
+    { weight: 2 * (1024 - weight), arbitrary: logUniform },
+    { weight, arbitrary: fc.constant(maxLength) },
+    { weight, arbitrary: fc.integer({ min: Math.max(minLength, Math.floor(maxLength / 2)), max: maxLength }) },
+  )
 }
 
 /**
@@ -394,7 +415,7 @@ export const extremeBlockSets = (options: ExtremeSetOptions = {}): fc.Arbitrary<
     .chain(([k, b0, kind]) => {
       const b = kind === "orthogonal" ? Math.max(b0, k) : b0
       return fc
-        .tuple(directionsOf(kind, k, b, options.nearness ?? { min: -8, max: -1 }), normsOf(k, options.normDecades ?? 20), vectorLengths({ minLength: Math.max(b, options.minLength ?? b), maxLength: Math.max(b, maxLength) }))
+        .tuple(directionsOf(kind, k, b, options.nearness ?? { min: -8, max: -1 }), normsOf(k, options.normDecades ?? 20), vectorLengths({ minLength: Math.max(b, options.minLength ?? b), maxLength: Math.max(b, maxLength), largeShare: options.largeShare }))
         .chain(([directions, norms, n]) =>
           fc.integer({ min: 0, max: n - b }).map(
             (offset): ExtremeSet => ({

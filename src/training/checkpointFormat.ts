@@ -25,6 +25,7 @@
 import { Data, Either, Schema } from "effect"
 import { sha256 } from "../core/sha256.ts"
 import { decodeIssues } from "../dsl/parseIssues.ts"
+import type { JsonValue, SpecRecord } from "./specRecord.ts"
 
 /** The current format version; readers refuse other versions instead of guessing. */
 export const checkpointFormatVersion = 1
@@ -74,6 +75,12 @@ export interface CheckpointContents {
    * JSON values; a resume compares it field by field and names the first difference.
    */
   readonly run: Readonly<Record<string, unknown>>
+  /**
+   * The spec the run was declared with (see `specRecord.ts`): a resume refuses a checkpoint whose
+   * spec differs, naming the first difference. Absent in checkpoints written before scalpel
+   * recorded it; such a checkpoint is resumed with a warning that its spec cannot be verified.
+   */
+  readonly spec?: SpecRecord
   /** State of the data-sampling generator (mulberry32, see `core/random.ts`). */
   readonly dataRng: number
   readonly skippedSteps: number
@@ -121,6 +128,8 @@ export const CheckpointHeader = Schema.Struct({
   format: Schema.Literal("scalpel-checkpoint"),
   step: Index,
   run: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  /** Optional: older version-1 files do not have it (and older readers ignore it). */
+  spec: Schema.optional(Schema.Struct({ digest: Schema.String, description: Schema.Unknown })),
   dataRng: Index,
   skippedSteps: Index,
   tensors: Schema.Array(TensorEntry),
@@ -159,6 +168,7 @@ export const encodeCheckpoint = (contents: CheckpointContents): Uint8Array => {
     format: "scalpel-checkpoint",
     step: contents.step,
     run: contents.run,
+    ...(contents.spec === undefined ? {} : { spec: contents.spec }),
     dataRng: contents.dataRng,
     skippedSteps: contents.skippedSteps,
     parameters: indexRecord(contents.parameters),
@@ -294,6 +304,7 @@ const decodeOrThrowInvalid = (bytes: Uint8Array): CheckpointContents => {
   return {
     step: header.step,
     run: header.run,
+    ...(header.spec === undefined ? {} : { spec: { digest: header.spec.digest, description: header.spec.description as JsonValue } }),
     dataRng: header.dataRng,
     skippedSteps: header.skippedSteps,
     parameters: tensorRecord(header.parameters, "header.parameters"),

@@ -14,7 +14,7 @@ import { tf, tidy, type Scalar, type Tensor, type Tensor1D, type Variable } from
 import type { DataSource, Objective, Params } from "../dsl/objective.ts"
 import type { SpecError } from "../dsl/errors.ts"
 import { makeSpec, type ParameterDeclarations, type ParameterNames, type Spec, type SpecInput } from "../dsl/spec.ts"
-import { objectivesOf } from "../dsl/structure.ts"
+import { objectivesOf, type Structure } from "../dsl/structure.ts"
 import type { RuleState, UpdateRule } from "../interpreters/interpreter.ts"
 import { lowerMethod, type LoweringError, type MethodLike } from "../interpreters/method.ts"
 import type { InterpreterRegistry } from "../interpreters/registry.ts"
@@ -37,6 +37,7 @@ import { type Divergence, divergenceOf } from "./divergence.ts"
 import { GradientWorkerError, type GradientWorkers, type WorkerPool } from "./parallel/protocol.ts"
 import { shareOf, sourceSlots } from "./parallel/sources.ts"
 import { disposeReplaced } from "./tensors.ts"
+import { SpecChangedOnResume, specChange, type SpecRecord, specRecordOf } from "./specRecord.ts"
 
 /** A gradient or loss was NaN or infinite and the spec's policy is `fail`. */
 export class NonFiniteGradient extends Data.TaggedError("NonFiniteGradient")<{
@@ -149,6 +150,11 @@ export interface TrainingSummary {
   readonly firstLosses: Readonly<Record<string, number>>
   /** Set when the run diverged (see `divergence.ts`): the objective, its first and final loss. */
   readonly divergence?: Divergence
+  /**
+   * Set when this session resumed a checkpoint written for a different spec because
+   * `resumeWithChangedSpec` asked for it: the checkpoint and the first difference.
+   */
+  readonly resumedWithChangedSpec?: { readonly checkpoint: string; readonly difference: string }
   /** Each objective on its whole data set (or its deterministic value) at the end. */
   readonly finalLosses: Readonly<Record<string, number>>
   /** The extra evaluation objectives (held-out losses, accuracies), same convention. */
@@ -175,7 +181,23 @@ export interface CheckpointEvent {
   readonly path: string
 }
 
-export type TrainingEvent = StepEvent | CheckpointEvent | FinishedEvent
+/**
+ * The run continues a checkpoint (`resumeFrom`); the first event of a resumed run. `specChange`
+ * is set when the checkpoint was written for a different spec and `resumeWithChangedSpec`
+ * allowed it (the first difference); `specUnverified` when the checkpoint predates spec records,
+ * so that only the run's identity (rule, objectives, shapes, optimizer, seed, batch size) could be
+ * checked.
+ */
+export interface ResumedEvent {
+  readonly _tag: "Resumed"
+  /** Steps completed in the checkpoint. */
+  readonly step: number
+  readonly path: string
+  readonly specChange?: string
+  readonly specUnverified?: true
+}
+
+export type TrainingEvent = ResumedEvent | StepEvent | CheckpointEvent | FinishedEvent
 
 /** Options of a run that are not part of the declaration. */
 export interface TrainingOptions {
@@ -186,7 +208,8 @@ export interface TrainingOptions {
   /**
    * Write a checkpoint every `every` steps, after the last step, and when the run is interrupted
    * (Ctrl-C under `NodeRuntime.runMain` interrupts the stream; its finalizer writes the state of
-   * the last completed step).
+   * the last completed step) or its consumer stops reading early (`Stream.take`). A step's event
+   * is emitted before that step's checkpoint is written.
    */
   readonly checkpoint?: CheckpointSettings
   /**
@@ -195,6 +218,22 @@ export interface TrainingOptions {
    * bit-identical parameters to an uninterrupted run on the same backend.
    */
   readonly resumeFrom?: string
+  /**
+   * The whole declaration of the run as a JSON value, recorded (with its SHA-256 digest) in every
+   * checkpoint; a resume whose declaration differs is refused with {@link SpecChangedOnResume},
+   * naming the first differing field. Default: a description derived from the spec and the rule
+   * (rule name, objectives, structure with its weights, λ and bounds, parameter shapes, data set
+   * sizes, optimizer, seed, batch size, non-finite policy). Pass more when the run depends on more:
+   * `scalpel run` passes the resolved spec document (the problem's options, the method's decoded
+   * options). The step count is never part of it, so a finished run can be extended.
+   */
+  readonly declaration?: unknown
+  /**
+   * Resume from a checkpoint written for a different declaration anyway (the run then mixes two
+   * specs). The first difference is reported in the {@link ResumedEvent} and in
+   * `TrainingSummary.resumedWithChangedSpec`. Shapes must still fit.
+   */
+  readonly resumeWithChangedSpec?: boolean
   /**
    * Under policy `skip`, stop with {@link TooManySkippedSteps} after this many skipped steps in a
    * row (default {@link defaultMaxConsecutiveSkips}).
@@ -251,7 +290,34 @@ interface Session {
   /** The parameters, no longer disposed by `dispose`: their new owner is the caller. */
   readonly handOver: () => Params
   readonly dispose: () => void
+  /** The event announcing the resume, when resuming. */
+  readonly resumed: ResumedEvent | undefined
 }
+
+/** A JSON description of a structure: objective names with every weight, λ and bound. */
+const describeStructure = (s: Structure): unknown => {
+  switch (s._tag) {
+    case "Objective":
+      return { objective: s.name, ...(s.data === undefined ? {} : { examples: s.data.size }) }
+    case "Weighted":
+      return { weighted: describeStructure(s.of), weight: s.weight }
+    case "Sum":
+      return { sum: s.terms.map(describeStructure) }
+    case "Hierarchy":
+      return { hierarchy: s.levels.map((l) => ({ of: describeStructure(l.of), lambda: l.lambda })) }
+    case "Constrained":
+      return { constrain: describeStructure(s.of), atMost: s.atMost }
+  }
+}
+
+/**
+ * The declaration recorded in checkpoints when the caller gives none (see
+ * `TrainingOptions.declaration`): everything of the spec but its step count, and the rule's name.
+ */
+const derivedDeclaration = (spec: Spec, rule: UpdateRule<any>, layout: Layout): unknown => ({
+  ...runIdentity(spec, rule, layout),
+  structure: describeStructure(spec.structure),
+})
 
 /**
  * What identifies a run for resumption: a checkpoint written by another rule, optimizer, seed,
@@ -276,9 +342,12 @@ const resumeProblem = (
   layout: Layout,
   ruleTemplate: RuleState,
   optimizerTemplate: OptimizerState,
+  specChanged: boolean,
 ): CheckpointError | undefined => {
   const problem = (text: string) => new CheckpointError({ path, problem: text })
-  const mismatch = runMismatch(contents.run, runIdentity(spec, rule, layout))
+  // A resume forced over a changed spec skips the identity check (it is part of the spec) but not
+  // the outline checks below: the saved tensors must still fit the run.
+  const mismatch = specChanged ? undefined : runMismatch(contents.run, runIdentity(spec, rule, layout))
   if (mismatch !== undefined) return problem(mismatch)
   if (contents.step > spec.steps) return problem(`is at step ${contents.step}, beyond the run's ${spec.steps} steps`)
   const parameters = checkParameters(contents, layout, path)
@@ -306,8 +375,8 @@ const openSession = (
   options: TrainingOptions,
   resume: { readonly path: string; readonly contents: CheckpointContents } | undefined,
   pool: WorkerPool | undefined,
-): Effect.Effect<Session, MissingObjective | CheckpointError> =>
-  Effect.suspend((): Effect.Effect<Session, MissingObjective | CheckpointError> => {
+): Effect.Effect<Session, MissingObjective | CheckpointError | SpecChangedOnResume> =>
+  Effect.suspend((): Effect.Effect<Session, MissingObjective | CheckpointError | SpecChangedOnResume> => {
     const declared = new Map(objectivesOf(spec.structure).map((o) => [o.name, o]))
     const objectives: Array<Objective<any>> = []
     for (const name of rule.objectives) {
@@ -345,13 +414,27 @@ const openSession = (
     // Objectives whose loss reads the parameters but whose gradient was exactly zero at step 1:
     // reported only if it is still zero at step 2 (see ZeroGradient).
     let zeroSuspects: ReadonlySet<string> = new Set()
+    const specRecord: SpecRecord = specRecordOf(options.declaration ?? derivedDeclaration(spec, rule, layout))
+    let resumed: ResumedEvent | undefined
 
     if (resume !== undefined) {
       const { path, contents } = resume
-      const problem = resumeProblem(contents, path, spec, rule, layout, ruleState, optimizerState)
+      const changed = contents.spec === undefined ? undefined : specChange(contents.spec, specRecord)
+      if (changed !== undefined && options.resumeWithChangedSpec !== true) {
+        dispose()
+        return Effect.fail(new SpecChangedOnResume({ path, difference: changed }))
+      }
+      const problem = resumeProblem(contents, path, spec, rule, layout, ruleState, optimizerState, changed !== undefined)
       if (problem !== undefined) {
         dispose()
         return Effect.fail(problem)
+      }
+      resumed = {
+        _tag: "Resumed",
+        step: contents.step,
+        path,
+        ...(changed === undefined ? {} : { specChange: changed }),
+        ...(contents.spec === undefined ? { specUnverified: true as const } : {}),
       }
       for (const entry of layout.entries) {
         const saved = contents.parameters[entry.name]!
@@ -540,6 +623,7 @@ const openSession = (
         return {
           step: completed,
           run: runIdentity(spec, rule, layout),
+          spec: specRecord,
           dataRng: rng,
           skippedSteps: skipped,
           parameters,
@@ -562,6 +646,7 @@ const openSession = (
         skippedSteps: skipped,
         firstLosses: first,
         ...(divergence === undefined ? {} : { divergence }),
+        ...(resumed?.specChange === undefined ? {} : { resumedWithChangedSpec: { checkpoint: resumed.path, difference: resumed.specChange } }),
         finalLosses,
         evaluations: measure(options.evaluations ?? []),
         wallTimeMs: Date.now() - started,
@@ -576,6 +661,7 @@ const openSession = (
       finish,
       handOver,
       dispose,
+      resumed,
     })
   })
 
@@ -703,9 +789,11 @@ export const trainingEvents = (
       const pool = yield* openGradientWorkers(spec, rule, options.workers)
       const session = yield* Effect.acquireRelease(openSession(spec, rule, options, resume, pool), (s, exit) =>
         Effect.zipRight(
-          settings !== undefined && Exit.isInterrupted(exit) && s.completedSteps() !== lastWritten
+          // Interrupted (Ctrl-C), or ended by its consumer before the last step (Stream.take):
+          // the state of the last completed step is saved. A run that failed is not.
+          settings !== undefined && (Exit.isInterrupted(exit) || Exit.isSuccess(exit)) && s.completedSteps() !== lastWritten
             ? checkpointNow(s, settings).pipe(
-                Effect.tap((e) => Effect.logInfo(`interrupted: wrote checkpoint of step ${e.step} to ${e.path}`)),
+                Effect.tap((e) => (Exit.isInterrupted(exit) ? Effect.logInfo(`interrupted: wrote checkpoint of step ${e.step} to ${e.path}`) : Effect.void)),
                 Effect.catchAll((e) => Effect.logError(`interrupted: could not write the final checkpoint: ${e.message}`)),
               )
             : Effect.void,
@@ -714,25 +802,30 @@ export const trainingEvents = (
       )
       const due = (t: number) => settings !== undefined && (t % settings.every === 0 || t === spec.steps)
       const maxSkips = options.maxConsecutiveSkips ?? defaultMaxConsecutiveSkips
-      const runStep = (t: number): Effect.Effect<ReadonlyArray<TrainingEvent>, NonFiniteGradient | NonFiniteUpdate | ZeroGradient | CheckpointError | GradientWorkerError> =>
-        Effect.flatMap(session.step(t), (event) =>
-          due(t) && settings !== undefined
-            ? Effect.map(checkpointNow(session, settings), (written) => {
+      /** The checkpoint due after step `t`, if any, as a one-event stream. */
+      const checkpointAfter = (t: number): Stream.Stream<TrainingEvent, CheckpointError> =>
+        due(t) && settings !== undefined
+          ? Stream.fromEffect(
+              Effect.map(checkpointNow(session, settings), (written) => {
                 lastWritten = written.step
-                return [event, written]
-              })
-            : Effect.succeed([event]),
-        )
-      /** The step's events, then a failure when it was the last skip allowed in a row. */
+                return written
+              }),
+            )
+          : Stream.empty
+      /**
+       * The step's event, then its checkpoint, then a failure when it was the last skip allowed in
+       * a row. The event loop's turn (where a Ctrl-C is seen) comes before the step, and the event
+       * is handed on before the checkpoint is written: an interruption can then never fall between
+       * a completed step and its event, so the consumer (the events log) has every step that the
+       * final checkpoint holds.
+       */
       const stepStream = (t: number) =>
-        Stream.flatMap(Stream.fromEffect(Effect.zipLeft(runStep(t), eventLoopTurn)), (events) => {
+        Stream.flatMap(Stream.fromEffect(Effect.zipRight(eventLoopTurn, session.step(t))), (event) => {
           const streak = session.skipStreak()
+          const events = Stream.concat(Stream.make<[TrainingEvent]>(event), checkpointAfter(t))
           return streak.count < maxSkips
-            ? Stream.fromIterable(events)
-            : Stream.concat(
-                Stream.fromIterable(events),
-                Stream.fail(new TooManySkippedSteps({ first: t - streak.count + 1, last: t, limit: maxSkips, reason: streak.reason })),
-              )
+            ? events
+            : Stream.concat(events, Stream.fail(new TooManySkippedSteps({ first: t - streak.count + 1, last: t, limit: maxSkips, reason: streak.reason })))
         })
       // Steps are synchronous tensor work, and Effect's scheduler yields to the microtask queue
       // only; without an occasional macrotask turn, a long run would starve the event loop and
@@ -751,7 +844,7 @@ export const trainingEvents = (
       const first = session.completedSteps() + 1
       const steps = first > spec.steps ? Stream.empty : Stream.range(first, spec.steps)
       return Stream.concat(
-        Stream.flatMap(steps, stepStream),
+        Stream.concat(session.resumed === undefined ? Stream.empty : Stream.make<[TrainingEvent]>(session.resumed), Stream.flatMap(steps, stepStream)),
         Stream.fromEffect(
           Effect.sync((): TrainingEvent => {
             const summary = session.finish()
@@ -770,6 +863,7 @@ export type TrainingError =
   | ZeroGradient
   | MissingObjective
   | CheckpointError
+  | SpecChangedOnResume
   | SpecError
   | GradientWorkerError
 

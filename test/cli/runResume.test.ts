@@ -1,32 +1,15 @@
-import { spawn } from "node:child_process"
+/**
+ * `scalpel run` interrupted with Ctrl-C and resumed (#12 point 5): the final checkpoint and the
+ * events log agree exactly (every step the checkpoint holds is logged, nothing after it), and
+ * resuming into the same --out appends to events.jsonl instead of truncating it.
+ */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readCheckpoint } from "../../src/training/checkpoint.ts"
-
-/** Spawn `scalpel ARGS`; resolve with the exit code and output; `interruptAt` sends SIGINT once stdout matches it. */
-const cli = (args: ReadonlyArray<string>, interruptAt?: RegExp) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      env: { ...process.env, SCALPEL_BACKEND: "cpu" },
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    let stdout = ""
-    let stderr = ""
-    let sent = false
-    child.stdout.on("data", (d) => {
-      stdout += String(d)
-      if (interruptAt !== undefined && !sent && interruptAt.test(stdout)) {
-        sent = true
-        // Give the run a moment past its start so that some steps complete.
-        setTimeout(() => child.kill("SIGINT"), 1500)
-      }
-    })
-    child.stderr.on("data", (d) => (stderr += String(d)))
-    child.on("exit", (code) => resolve({ code, stdout, stderr }))
-  })
+import { cliSignalled } from "../support/cli.ts"
 
 let folder = ""
 const spec = {
@@ -44,24 +27,44 @@ beforeAll(async () => {
 })
 afterAll(() => rm(folder, { recursive: true, force: true }))
 
+/** Every line of the events log, parsed (a torn last line would throw here). */
+const eventsOf = async (out: string): Promise<ReadonlyArray<{ _tag: string; step: number }>> =>
+  (await readFile(join(out, "events.jsonl"), "utf8"))
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as { _tag: string; step: number })
+
+const stepsOf = (events: ReadonlyArray<{ _tag: string; step: number }>) => events.filter((e) => e._tag === "Step").map((e) => e.step)
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
 describe("scalpel run --checkpoint / --resume", () => {
-  it("SIGINT writes a final checkpoint and exits with code 0; --resume continues from it", { timeout: 300_000 }, async () => {
+  it("SIGINT writes a final checkpoint, the events log ends at its step; --resume into the same --out appends the following steps", { timeout: 600_000 }, async () => {
     const checkpoint = join(folder, "run.ckpt")
-    const first = await cli(["run", join(folder, "long.json"), "--out", join(folder, "a"), "--checkpoint", checkpoint, "--checkpoint-every", "1000000"], /writing to/)
+    const out = join(folder, "a")
+    const args = ["run", join(folder, "long.json"), "--out", out, "--checkpoint", checkpoint, "--checkpoint-every", "1000000"]
+    // Interrupt once the run has logged steps (events are appended at least every second).
+    const started = (o: { stdout: string }) => o.stdout.includes("writing to")
+    const first = await cliSignalled(args, { when: started, delayMs: 2500 })
+    expect(first.signalled).toBe(true)
     expect(first.code, first.stderr).toBe(0)
     const saved = await Effect.runPromise(readCheckpoint(checkpoint))
     expect(saved.step).toBeGreaterThan(0)
-    const events = (await readFile(join(folder, "a", "events.jsonl"), "utf8")).trim().split("\n")
-    // Every step that completed is in the checkpoint (events are flushed in batches, so may lag).
-    expect(events.length).toBeLessThanOrEqual(saved.step)
+    const logged = await eventsOf(out)
+    // Before #12 the log kept up to 255 steps fewer than the checkpoint (a 256-event buffer, not
+    // flushed on Ctrl-C). Now: steps 1..k exactly, k the checkpoint's step.
+    expect(stepsOf(logged)).toEqual(range(1, saved.step))
 
-    const resumed = await cli(
-      ["run", join(folder, "long.json"), "--out", join(folder, "b"), "--resume", checkpoint, "--checkpoint", checkpoint, "--checkpoint-every", "1000000"],
-      /writing to/,
-    )
+    const resumed = await cliSignalled(["run", join(folder, "long.json"), "--out", out, "--resume", checkpoint, "--checkpoint", checkpoint, "--checkpoint-every", "1000000"], {
+      when: started,
+      delayMs: 2500,
+    })
     expect(resumed.code, resumed.stderr).toBe(0)
-    const firstResumedStep = JSON.parse((await readFile(join(folder, "b", "events.jsonl"), "utf8")).split("\n")[0]!).step
-    expect(firstResumedStep).toBe(saved.step + 1)
-    expect((await Effect.runPromise(readCheckpoint(checkpoint))).step).toBeGreaterThan(saved.step)
+    const again = await Effect.runPromise(readCheckpoint(checkpoint))
+    expect(again.step).toBeGreaterThan(saved.step)
+    const all = await eventsOf(out)
+    // The first run's events are kept (appended to, not truncated), then the resume, then its steps.
+    expect(all.slice(0, logged.length)).toEqual(logged)
+    expect(all[logged.length]).toMatchObject({ _tag: "Resumed", step: saved.step, path: checkpoint })
+    expect(stepsOf(all)).toEqual(range(1, again.step))
   })
 })

@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { nextFloat, nextInt, permutation, sampleIndices, seedState } from "../../src/core/random.ts"
+import { fillUniform, nextFloat, nextInt, permutation, sampleIndices, seedState } from "../../src/core/random.ts"
 
 const states = fc.integer({ min: 0, max: 2 ** 32 - 1 })
 
@@ -33,6 +33,21 @@ describe("seeded random generator (mulberry32 with explicit state)", () => {
         expect(Number.isInteger(k) && k >= 0 && k < n).toBe(true)
         const [indices] = sampleIndices(s, n, 20)
         expect(indices.every((i) => i >= 0 && i < n)).toBe(true)
+      }),
+    ))
+
+  it("fillUniform gives the draws of successive nextFloat calls (state wrapping past 2³² included)", () =>
+    fc.assert(
+      fc.property(fc.oneof(states, fc.integer({ min: 2 ** 32 - 40, max: 2 ** 32 - 1 })), fc.integer({ min: 0, max: 40 }), (s, n) => {
+        const filled = new Float64Array(n)
+        fillUniform(s, filled)
+        let state = s
+        const drawn = Array.from({ length: n }, () => {
+          const [u, next] = nextFloat(state)
+          state = next
+          return u
+        })
+        expect(Array.from(filled)).toEqual(drawn)
       }),
     ))
 

@@ -3,8 +3,10 @@ import { readFileSync } from "node:fs"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
 
+/** Run an example with plain Node + tsx; its last stdout line as JSON. A user sees no tfjs banner on stderr. */
 const run = async (file: string) => {
-  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", file])
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", file])
+  expect(stderr).not.toMatch(/looks like you are running TensorFlow\.js in Node\.js/)
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as unknown
 }
 

@@ -12,6 +12,7 @@
  */
 import { expandBlockSet, reference, type BlockSet } from "scalpel/testing"
 import { normalisedGram } from "../../src/core/gram.ts"
+import { innerProductBlock, innerProductResolution } from "../../src/core/hostSweeps.ts"
 import type { SymmetricMatrix } from "../../src/core/smallQp.ts"
 import { tf, type Tensor1D } from "../../src/core/tf.ts"
 
@@ -52,16 +53,28 @@ export const withTensors = <A>(set: BlockSet, body: (tasks: ReadonlyArray<Tensor
   }
 }
 
-/** The weights a Gram rule solves for the set's tensors (through `core/gram.ts`, as the rule does). */
+/**
+ * The weights a Gram rule solves for the set's tensors (through `core/gram.ts`, as the rule does),
+ * computed on a window rather than on all n entries: vectors of length (offset mod b) + blocks'
+ * length holding the blocks at offset mod b (b = `innerProductBlock`), with G's per-pair resolution
+ * ε taken for the full length n. The full vectors are zero outside the blocks and G is summed in
+ * partial sums of b entries from index 0, so the window's Gram matrix is bit-for-bit the full one
+ * (adding zeros is exact); the rule then takes every decision as it does at length n, at a cost
+ * independent of n. (The properties compare the full-length direction with these weights, which
+ * would expose any difference.)
+ */
 export const ruleWeights = <O>(
   set: BlockSet,
   weighting: (gram: SymmetricMatrix, options: O, resolution: number) => Float64Array,
   options: O,
-): Float64Array =>
-  withTensors(set, (tasks) => {
-    const { gram, scale, resolution } = normalisedGram(tasks)
-    return scale === 0 ? new Float64Array(tasks.length) : weighting(gram, options, resolution)
+): Float64Array => {
+  const start = set.offset % innerProductBlock
+  const window: BlockSet = { length: start + set.blocks[0]!.length, offset: start, blocks: set.blocks }
+  return withTensors(window, (tasks) => {
+    const { gram, scale } = normalisedGram(tasks)
+    return scale === 0 ? new Float64Array(tasks.length) : weighting(gram, options, innerProductResolution(set.length))
   })
+}
 
 /**
  * The rule's float32 direction (a full-length array read back, then the block and a check that

@@ -7,6 +7,7 @@ import { activateBackend, type BackendName } from "../../src/core/backend.ts"
 import { tf } from "../../src/core/tf.ts"
 import { momentum } from "../../src/dsl/spec.ts"
 import { type CheckpointContents, CheckpointError, readCheckpoint, writeCheckpoint } from "../../src/training/checkpoint.ts"
+import { SpecChangedOnResume } from "../../src/training/specRecord.ts"
 import { trainingEvents, type TrainingOptions } from "../../src/training/train.ts"
 import { bytesOf, leastSquaresRun, type Run, stateBytes } from "./runs.ts"
 
@@ -95,12 +96,32 @@ describe("checkpoint and resume", () => {
     }
   })
 
-  it("a run resumed from its last step only reports the end", async () => {
+  it("a step's event reaches the consumer before that step's checkpoint is written (an interruption during the write cannot lose the event of a checkpointed step)", async () => {
+    const run = leastSquaresRun("bloop", { steps: 4 })
+    const path = file("order.ckpt")
+    try {
+      const seen: Array<readonly [number, number]> = []
+      await Effect.runPromise(
+        trainingEvents(run.spec, run.rule, { checkpoint: { path, every: 1 } }).pipe(
+          Stream.runForEach((e) =>
+            e._tag === "Step"
+              ? Effect.map(Effect.either(readCheckpoint(path)), (c) => void seen.push([e.step, Either.isRight(c) ? c.right.step : 0]))
+              : Effect.void,
+          ),
+        ),
+      )
+      expect(seen).toEqual([[1, 0], [2, 1], [3, 2], [4, 3]])
+    } finally {
+      run.dispose()
+    }
+  })
+
+  it("a run resumed from its last step only reports the resume and the end", async () => {
     const run = leastSquaresRun("weighted-sum", { steps: 3 })
     try {
       await drive(run, { checkpoint: { path: file("done.ckpt"), every: 1 } })
       const events = await drive(run, { resumeFrom: file("done.ckpt") })
-      expect(events.map((e) => e._tag)).toEqual(["Finished"])
+      expect(events.map((e) => e._tag)).toEqual(["Resumed", "Finished"])
     } finally {
       run.dispose()
     }
@@ -154,9 +175,13 @@ describe("checkpoint errors", () => {
       await drive(bloop, { checkpoint: { path: file("bloop.ckpt"), every: 1 } })
       const before = tf.memory().numTensors
       const wrongRule = await failure(Stream.runDrain(trainingEvents(pcgrad.spec, pcgrad.rule, { resumeFrom: file("bloop.ckpt") })))
-      expect((wrongRule as CheckpointError).problem).toMatch(/different run: rule is "bloop" in the checkpoint but "pcgrad"/)
+      expect(wrongRule).toBeInstanceOf(SpecChangedOnResume)
+      expect((wrongRule as SpecChangedOnResume).difference).toBe('rule is "bloop" in the checkpoint but "pcgrad" in this spec')
       const wrongOptimizer = await failure(Stream.runDrain(trainingEvents(otherOptimizer.spec, otherOptimizer.rule, { resumeFrom: file("bloop.ckpt") })))
-      expect((wrongOptimizer as CheckpointError).problem).toMatch(/different run: optimizer/)
+      expect((wrongOptimizer as SpecChangedOnResume).difference).toMatch(/^optimizer\.kind is "adam" in the checkpoint but "momentum"/)
+      // Forced, the saved state must still fit the rule: PCGrad's state is not Bloop's.
+      const forced = await failure(Stream.runDrain(trainingEvents(pcgrad.spec, pcgrad.rule, { resumeFrom: file("bloop.ckpt"), resumeWithChangedSpec: true })))
+      expect((forced as CheckpointError).problem).toMatch(/does not fit rule 'pcgrad'/)
       expect(tf.memory().numTensors).toBe(before)
     } finally {
       bloop.dispose()
