@@ -17,6 +17,7 @@ const benchmarks: Record<string, () => Promise<BenchmarkModule>> = {
   leak: () => import("./leak.ts"),
   queue: () => import("./queue.ts"),
   peer: () => import("./peer.ts"),
+  phases: () => import("./stepPhases.ts"),
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -5,14 +5,19 @@ main = softmax cross-entropy, aux = 0.5 * 1e-4 * ||theta||^2 over every paramete
 passes, flat EMA of the main gradient (rho = 0.01), projection of the auxiliary gradient, lambda = 0.1,
 SGD with learning rate 0.01: the same arithmetic as scalpel's session step.
 
-Protocol (driven by bench/peer.ts): one command per line on stdin, `step THREADS`; the script runs
-one step with torch.set_num_threads(THREADS) and prints its wall time in milliseconds. `info`
-prints the torch version and BLAS configuration. EOF ends it.
+Protocol (driven by bench/peer.ts): `python3 peer_step.py THREADS` fixes the thread count for the
+whole process (torch.set_num_threads once, before any work: switching it between steps made the
+timings swing 4x). Then one command per line on stdin: `step` runs one step and prints its wall
+time in milliseconds; `info` prints the torch version, the thread count and the BLAS configuration.
+EOF ends it.
 """
 import sys
 import time
 
 import torch
+
+THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+torch.set_num_threads(THREADS)
 
 WIDTHS = (784, 1024, 1024, 10)
 BATCH, EXAMPLES = 256, 2048
@@ -64,9 +69,8 @@ for line in sys.stdin:
         continue
     if words[0] == "info":
         capability = [l.strip(" -") for l in torch.__config__.show().splitlines() if "capability" in l]
-        print(f"torch {torch.__version__}; " + "; ".join(capability), flush=True)
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); " + "; ".join(capability), flush=True)
     elif words[0] == "step":
-        torch.set_num_threads(int(words[1]))
         start = time.perf_counter()
         step()
         print(f"{(time.perf_counter() - start) * 1000:.3f}", flush=True)

@@ -27,7 +27,9 @@ export const defaultCheckpointEvery = 100
 
 /** The `--checkpoint`, `--checkpoint-every` and `--resume` options. */
 export const checkpointFlags = {
-  checkpoint: Options.file("checkpoint").pipe(
+  // Plain text, not Options.file: see the note on outOption in run.ts.
+  checkpoint: Options.text("checkpoint").pipe(
+    Options.withPseudoName("FILE"),
     Options.withDescription("write the run's state to this file (atomically) periodically, at the end and on Ctrl-C"),
     Options.optional,
   ),
@@ -35,7 +37,8 @@ export const checkpointFlags = {
     Options.withDescription("steps between checkpoint writes"),
     Options.withDefault(defaultCheckpointEvery),
   ),
-  resume: Options.file("resume", { exists: "yes" }).pipe(
+  resume: Options.text("resume").pipe(
+    Options.withPseudoName("FILE"),
     Options.withDescription("continue the run saved in this checkpoint file (same spec, method and backend give bit-identical results)"),
     Options.optional,
   ),

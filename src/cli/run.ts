@@ -27,8 +27,12 @@ export const runName = (specPath: string, now = new Date()): string =>
 const attempt = (path: string, f: () => Promise<unknown>) =>
   Effect.tryPromise({ try: f, catch: (error) => new OutputError({ path, reason: error instanceof Error ? error.message : String(error) }) })
 
-const spec = Args.file({ name: "SPEC.json" }).pipe(Args.withDescription("the JSON spec to train"))
-export const outOption = Options.directory("out").pipe(
+// Paths are plain text: @effect/cli's file and directory options probe the path while parsing and
+// turn an error other than "missing" (ENOTDIR, EACCES) into a defect with a stack trace. The
+// commands check their paths themselves, with typed errors (readText, prepareOutputFolder).
+const spec = Args.text({ name: "SPEC.json" }).pipe(Args.withDescription("the JSON spec to train"))
+export const outOption = Options.text("out").pipe(
+  Options.withPseudoName("DIR"),
   Options.withDescription("output folder (default: runs/<spec name>-<timestamp>)"),
   Options.optional,
 )

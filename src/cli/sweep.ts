@@ -31,7 +31,7 @@ export const jobsOption = Options.integer("jobs").pipe(
   Options.withDefault(defaultJobs),
 )
 
-const spec = Args.file({ name: "SPEC.json" }).pipe(Args.withDescription("the JSON spec to sweep (its structure must be prioritize or hierarchy)"))
+const spec = Args.text({ name: "SPEC.json" }).pipe(Args.withDescription("the JSON spec to sweep (its structure must be prioritize or hierarchy)"))
 const lambda = Options.text("lambda").pipe(Options.withDescription("comma-separated λ values"), Options.withDefault("0.01,0.1,1,10"))
 const method = Options.text("method").pipe(
   Options.withDescription("comma-separated methods"),

@@ -22,7 +22,9 @@ import { Config, Context, Effect, Layer, Option } from "effect"
 import { BackendUnavailable } from "./errors.ts"
 import { installFastMatMul, parseFastMatMulSetting } from "./fastMatMul.ts"
 import { useHostKernels } from "./hostKernels.ts"
+import { installFastGather } from "./fastGather.ts"
 import { installFastSlice } from "./fastSlice.ts"
+import { installFastSum } from "./fastSum.ts"
 import { synchronousReadbackProblem } from "./readback.ts"
 import { tf } from "./tf.ts"
 
@@ -131,7 +133,7 @@ const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wa
 /**
  * Load and activate one backend, or fail with {@link BackendUnavailable}. Unless
  * `SCALPEL_FAST_MATMUL=0`, also installs the fast transposed products of `fastMatMul.ts` and the
- * fast contiguous slices of `fastSlice.ts` on it (idempotent, and no-ops on backends where the
+ * fast contiguous slices of `fastSlice.ts` the fast gathers of `fastGather.ts` and the fast leading-axis sums of `fastSum.ts` on it (idempotent, and no-ops on backends where the
  * measurements found nothing to gain). `SCALPEL_HOST_KERNELS=0` makes the rules use tfjs tensor
  * operations instead of the fused host sweeps (`hostKernels.ts`), as they do on tfjs-node.
  */
@@ -164,6 +166,8 @@ export const activateBackend = (name: BackendName, options: BackendOptions = {})
             ? Effect.sync(() => {
                 installFastMatMul({ backend: engineNames[name] })
                 installFastSlice(engineNames[name])
+                installFastGather(engineNames[name])
+                installFastSum(engineNames[name])
               })
             : Effect.void,
         ),

@@ -44,16 +44,18 @@ export type RewriteRule = (backend: string, shape: MatMulShape) => boolean
 export const wasmRewriteMinimumWork = 32 * 32 * 32
 
 /**
- * Transposing A (m·k entries) pays off only when the product reuses it for enough columns n (and
- * B, k·n entries, for enough rows m): with n = 10 the flagged kernel and transpose + product take
- * about the same time (probe rows 256×1024×10), so narrow products keep their flags.
+ * Transposing B (k·n entries) pays off only when the product has enough result rows m to reuse it:
+ * with m = 10 the flagged kernel wins (0.6–0.9×, rows 10×256×1024 and 10×1024×256 of the probe),
+ * so such products keep their flags. A transposed A pays off at every width measured, n = 10
+ * included: the dense layer's dW = hᵀ·dy of a 10-class output, 1024×256×10, takes 6.6 ms flagged
+ * and 1.3 ms transposed first (an earlier rule kept that flag, from a measurement that did not hold).
  */
 export const wasmRewriteMinimumOtherSide = 16
 
 /**
  * The rule measured on this project's reference machine (tfjs 4.22, wasm SIMD, 1 thread):
- * - wasm, one matrix (batch 1), at least 32³ multiply-adds, the other side at least 16 wide:
- *   transpose explicitly; the untransposed product is the XNNPACK fast path, the flagged one a
+ * - wasm, one matrix (batch 1), at least 32³ multiply-adds (and, for a transposed B, at least 16
+ *   result rows): transpose explicitly; the untransposed product is the XNNPACK fast path, the flagged one a
  *   generic loop (×5–×50 slower at 256–1024 sizes).
  * - wasm, batch > 1: keep the flags; the batched kernel has no fast path for either layout and the
  *   extra transpose only adds a memory pass.
@@ -66,7 +68,6 @@ export const measuredRule: RewriteRule = (backend, shape) =>
   backend === "wasm" &&
   shape.batch === 1 &&
   shape.m * shape.k * shape.n >= wasmRewriteMinimumWork &&
-  (!shape.transposeA || shape.n >= wasmRewriteMinimumOtherSide) &&
   (!shape.transposeB || shape.m >= wasmRewriteMinimumOtherSide)
 
 type KernelFunc = tf.KernelConfig["kernelFunc"]

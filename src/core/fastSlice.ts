@@ -11,19 +11,8 @@
  * The result is bit-for-bit the same (a copy of the same floats).
  */
 import { tf } from "./tf.ts"
+import { type Info, isWasmHeapBackend, type KernelFunc, wasmKernelWrapping } from "./wasmKernelWrap.ts"
 
-type KernelFunc = tf.KernelConfig["kernelFunc"]
-type Info = tf.TensorInfo
-
-/** The part of tfjs-backend-wasm's `BackendWasm` these kernels use (it is not exported as a type). */
-interface WasmHeapBackend {
-  readonly makeOutput: (shape: ReadonlyArray<number>, dtype: tf.DataType) => Info
-  readonly typedArrayFromHeap: (info: Info) => Float32Array | Int32Array | Uint8Array
-}
-
-const isWasmHeapBackend = (backend: unknown): backend is WasmHeapBackend =>
-  typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === "function" &&
-  typeof (backend as Partial<WasmHeapBackend>).makeOutput === "function"
 
 /** Copy x[begin : begin + size] when it is one contiguous range of x's buffer; undefined otherwise. */
 const contiguousSlice = (backend: unknown, x: Info, begin: ReadonlyArray<number>, size: ReadonlyArray<number>): Info | undefined => {
@@ -71,40 +60,16 @@ const fastSplitV =
     return pieces
   }
 
-const installed = new Map<string, ReadonlyArray<tf.KernelConfig>>()
+const wrapping = wasmKernelWrapping({ Slice: fastSlice, SplitV: fastSplitV })
 
 /**
  * Wrap `Slice` and `SplitV` of the wasm backend (no-op for other backends, whose slices do not copy
  * their whole input). Idempotent; {@link uninstallFastSlice} restores tfjs's kernels.
  */
-export const installFastSlice = (backend: string = tf.getBackend()): boolean => {
-  if (backend !== "wasm") return false
-  if (installed.has(backend)) return true
-  const originals: Array<tf.KernelConfig> = []
-  for (const [name, wrap] of [
-    ["Slice", fastSlice],
-    ["SplitV", fastSplitV],
-  ] as const) {
-    const original = tf.getKernel(name, backend)
-    if (original === undefined) continue
-    tf.unregisterKernel(name, backend)
-    tf.registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) })
-    originals.push(original)
-  }
-  installed.set(backend, originals)
-  return originals.length > 0
-}
+export const installFastSlice = (backend: string = tf.getBackend()): boolean => wrapping.install(backend)
 
 /** Restore tfjs's own `Slice` and `SplitV` kernels. */
-export const uninstallFastSlice = (): void => {
-  for (const [backend, originals] of installed) {
-    for (const original of originals) {
-      tf.unregisterKernel(original.kernelName, backend)
-      tf.registerKernel(original)
-    }
-  }
-  installed.clear()
-}
+export const uninstallFastSlice = (): void => wrapping.uninstall()
 
 /** True when the wasm slices are wrapped. */
-export const isFastSliceInstalled = (backend: string = tf.getBackend()): boolean => installed.has(backend)
+export const isFastSliceInstalled = (backend: string = tf.getBackend()): boolean => wrapping.isInstalled(backend)

@@ -129,11 +129,22 @@ const scaledSolve = (m: SymmetricMatrix, b: ReadonlyArray<number>): Float64Array
     const diagonal = at(m, i, i)
     return diagonal > 0 ? 1 / Math.sqrt(diagonal) : 1
   })
-  const y = pseudoInverseSolve(
-    symmetricFrom(m.size, (i, j) => d[i]! * at(m, i, j) * d[j]!),
-    b.map((bi, i) => d[i]! * bi),
-    1e-14,
-  )
+  const scaled = symmetricFrom(m.size, (i, j) => d[i]! * at(m, i, j) * d[j]!)
+  const rhs = b.map((bi, i) => d[i]! * bi)
+  const y = pseudoInverseSolve(scaled, rhs, 1e-14)
+  // The eigen-solve errs by about u·‖rhs‖ in every component, which swamps components far below
+  // the largest (the point of norm 1e-10 beside one of norm 1e10: its lifted right-hand side is
+  // 1e-20 of the other's). Two steps of iterative refinement (residual in float64, solved again)
+  // bring each component's error down to u times its own row's terms.
+  for (let step = 0; step < 2; step++) {
+    const residual = rhs.map((ri, i) => {
+      let acc = ri
+      for (let j = 0; j < m.size; j++) acc -= at(scaled, i, j) * y[j]!
+      return acc
+    })
+    const correction = pseudoInverseSolve(scaled, residual, 1e-14)
+    for (let i = 0; i < m.size; i++) y[i] = y[i]! + correction[i]!
+  }
   return y.map((yi, i) => yi * d[i]!)
 }
 
