@@ -203,9 +203,10 @@ export interface NonNegativeQuadraticOptions {
  * argmin_{x ≥ 0} ½·xᵀHx − fᵀx for a positive semi-definite H (Lawson–Hanson NNLS in Gram form).
  *
  * KKT at the returned x (to `tolerance`, relative to each row): with w = f − Hx, wᵢ ≤ 0 for all i,
- * and wᵢ ≈ 0 where xᵢ > 0. The inner solves use {@link pseudoInverseSolve} (after diagonal scaling) so that a
- * singular H (linearly dependent gradients) gives the minimum-norm solution instead of a division
- * by zero.
+ * and wᵢ ≈ 0 where xᵢ > 0. The inner solves use the pseudo-inverse (after diagonal scaling, with
+ * two steps of iterative refinement) so that a singular H (linearly dependent gradients) gives the
+ * minimum-norm solution instead of a division by zero, and each component is accurate relative to
+ * its own row however far below the largest it lies.
  */
 export const nonNegativeQuadratic = (
   h: SymmetricMatrix,
