@@ -15,13 +15,22 @@ export const fromVariable = (variable: Variable): ParameterDeclaration => ({
 })
 
 /**
- * The model's trainable weights as parameters, by weight name (e.g. `dense_Dense1/kernel`). Layers
- * marked `trainable = false` are left out, as `model.fit` leaves them. Weight constraints
- * (`kernelConstraint`, ...) are not applied by scalpel's optimizers.
+ * The model's trainable weights as parameters, by the weights' own names, `layer/weight` (e.g.
+ * `dense_Dense1/kernel`; name your layers, `tf.layers.dense({ name: "hidden", ... })`, to get
+ * `hidden/kernel`). These are tfjs's names before it makes them unique in the process (`hidden/kernel_1`
+ * for the second model built alike), so a model rebuilt to resume a checkpoint, or built again by a
+ * gradient worker, has the same parameter names; should two weights of one model share a name
+ * (nested models), both keep their unique names. Layers marked `trainable = false` are left out, as
+ * `model.fit` leaves them. Weight constraints (`kernelConstraint`, ...) are not applied by scalpel's
+ * optimizers.
  */
-export const fromModel = (model: tf.LayersModel): { readonly [name: string]: ParameterDeclaration } =>
-  Object.fromEntries(
+export const fromModel = (model: tf.LayersModel): { readonly [name: string]: ParameterDeclaration } => {
+  const weights = model.trainableWeights
+  const counts = new Map<string, number>()
+  for (const w of weights) counts.set(w.originalName, (counts.get(w.originalName) ?? 0) + 1)
+  return Object.fromEntries(
     // LayerVariable.read() is typed as a Tensor but returns the layer's own tf.Variable, the
     // one its `call` reads; makeSpec checks that it is one.
-    model.trainableWeights.map((weight) => [weight.name, fromVariable(weight.read() as Variable)] as const),
+    weights.map((w) => [counts.get(w.originalName) === 1 ? w.originalName : w.name, fromVariable(w.read() as Variable)] as const),
   )
+}

@@ -95,6 +95,22 @@ describe("a tf.LayersModel's weights as parameters (fromModel)", () => {
   })
 })
 
+describe("fromModel's parameter names", () => {
+  const named = () =>
+    tf.sequential({ layers: [tf.layers.dense({ name: "hidden", units: 3, inputShape: [2] }), tf.layers.dense({ name: "out", units: 1 })] })
+
+  it("are the weights' own names (layer/weight), the same for every model built alike in one process", () => {
+    // tfjs uniquifies variable names per process (hidden/kernel, then hidden/kernel_1, ...): names
+    // taken from them would differ between a run, its resumption after a rebuilt model, and the
+    // gradient workers' own copies of the model.
+    const first = named(), second = named()
+    expect(Object.keys(fromModel(first)).sort()).toEqual(["hidden/bias", "hidden/kernel", "out/bias", "out/kernel"])
+    expect(Object.keys(fromModel(second)).sort()).toEqual(Object.keys(fromModel(first)).sort())
+    first.dispose()
+    second.dispose()
+  })
+})
+
 describe("caller-provided variables (fromVariable)", () => {
   it("are trained in place, returned as themselves and never disposed", async () => {
     const w = tf.variable(tf.zeros([2]), true)
