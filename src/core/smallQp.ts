@@ -207,6 +207,12 @@ export interface NonNegativeQuadraticOptions {
  * two steps of iterative refinement) so that a singular H (linearly dependent gradients) gives the
  * minimum-norm solution instead of a division by zero, and each component is accurate relative to
  * its own row however far below the largest it lies.
+ *
+ * Domain: the non-zero entries of H and f must be normal float64 numbers (magnitude ≥ 2⁻¹⁰²²).
+ * Gram matrices of float32 vectors always are (their smallest non-zero product is about 2⁻²⁹⁸);
+ * with subnormal entries the diagonal scaling has no precision left and the KKT conditions can fail.
+ * A coordinate that cannot enter at the current x (its solve gives it no positive value) is set
+ * aside until x changes (Lawson–Hanson's safeguard against choosing it forever).
  */
 export const nonNegativeQuadratic = (
   h: SymmetricMatrix,
@@ -230,10 +236,14 @@ export const nonNegativeQuadratic = (
       }
       return magnitude > 0 ? (f[i]! - hx) / magnitude : 0
     })
+  // Coordinates that could not enter at the current x (their solve gave them no positive value:
+  // e.g. a zero column with a subnormal fᵢ, whose scaled gradient is 1 but which cannot move);
+  // choosing them again would repeat the same step forever. Cleared whenever x changes.
+  const refused = new Array<boolean>(k).fill(false)
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     const w = scaledNegativeGradient()
     let best = -1
-    for (let i = 0; i < k; i++) if (!passive[i] && w[i]! > tolerance && (best < 0 || w[i]! > w[best]!)) best = i
+    for (let i = 0; i < k; i++) if (!passive[i] && !refused[i] && w[i]! > tolerance && (best < 0 || w[i]! > w[best]!)) best = i
     if (best < 0) break
     passive[best] = true
     for (let inner = 0; inner < k + 1; inner++) {
@@ -241,6 +251,13 @@ export const nonNegativeQuadratic = (
       const zP = scaledSolve(subMatrix(h, indices), indices.map((i) => f[i]!))
       const z = new Float64Array(k)
       indices.forEach((i, n) => (z[i] = zP[n]!))
+      if (inner === 0 && z[best]! <= 0) {
+        // Lawson–Hanson's safeguard: the entering coordinate would not move; leave x as it is.
+        passive[best] = false
+        refused[best] = true
+        break
+      }
+      refused.fill(false)
       const blocking = indices.filter((i) => z[i]! <= 0)
       if (blocking.length === 0) {
         x.set(z)
