@@ -22,17 +22,20 @@ export const nextFloat = (state: RandomState): readonly [number, RandomState] =>
 }
 
 /**
- * `out` filled with the floats in [0, 1) that successive {@link nextFloat} calls from `state` give
- * (mulberry32's state only advances by a constant, so draw i is computed from i directly, without
- * a tuple per draw).
+ * The float in [0, 1) that the (i + 1)-th successive {@link nextFloat} call from `state` gives:
+ * mulberry32's state only advances by a constant, so draw i is computed from i directly (for
+ * coordinate-wise draws without an array or a tuple per draw).
  */
+export const uniformAt = (state: RandomState, i: number): number => {
+  let t = (state + Math.imul(i + 1, 0x6d2b79f5)) >>> 0
+  t = Math.imul(t ^ (t >>> 15), t | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+/** `out` filled with {@link uniformAt}(state, i) for i = 0, 1, …: successive {@link nextFloat} draws. */
 export const fillUniform = (state: RandomState, out: Float32Array | Float64Array): void => {
-  for (let i = 0; i < out.length; i++) {
-    let t = (state + Math.imul(i + 1, 0x6d2b79f5)) >>> 0
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  for (let i = 0; i < out.length; i++) out[i] = uniformAt(state, i)
 }
 
 /** Uniform integer in [0, n). */

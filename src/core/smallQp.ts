@@ -100,24 +100,33 @@ export const symmetricEigen = (m: SymmetricMatrix): Eigen => {
 }
 
 /**
- * x = M⁺·b, the minimum-norm least-squares solution, dropping eigenvalues below
- * `relativeCutoff`·λ_max (they are rounding noise of how M was computed, not information).
+ * b ↦ M⁺·b, the minimum-norm least-squares solution, from one eigen-decomposition of M, dropping
+ * eigenvalues below `relativeCutoff`·λ_max (they are rounding noise of how M was computed, not
+ * information).
  */
-export const pseudoInverseSolve = (m: SymmetricMatrix, b: ArrayLike<number>, relativeCutoff: number): Float64Array => {
+const pseudoInverse = (m: SymmetricMatrix, relativeCutoff: number): ((b: ArrayLike<number>) => Float64Array) => {
   const k = m.size
   const { values, vectors } = symmetricEigen(m)
   const largest = values.reduce((mx, x) => Math.max(mx, Math.abs(x)), 0)
-  const out = new Float64Array(k)
-  for (let e = 0; e < k; e++) {
-    const lambda = values[e]!
-    if (!(Math.abs(lambda) > relativeCutoff * largest) || lambda === 0) continue
-    let proj = 0
-    for (let i = 0; i < k; i++) proj += vectors[i * k + e]! * b[i]!
-    const coefficient = proj / lambda
-    for (let i = 0; i < k; i++) out[i]! += coefficient * vectors[i * k + e]!
+  const kept = Array.from({ length: k }, (_, e) => e).filter((e) => Math.abs(values[e]!) > relativeCutoff * largest && values[e] !== 0)
+  return (b) => {
+    const out = new Float64Array(k)
+    for (const e of kept) {
+      let proj = 0
+      for (let i = 0; i < k; i++) proj += vectors[i * k + e]! * b[i]!
+      const coefficient = proj / values[e]!
+      for (let i = 0; i < k; i++) out[i]! += coefficient * vectors[i * k + e]!
+    }
+    return out
   }
-  return out
 }
+
+/**
+ * x = M⁺·b, the minimum-norm least-squares solution, dropping eigenvalues below
+ * `relativeCutoff`·λ_max (they are rounding noise of how M was computed, not information).
+ */
+export const pseudoInverseSolve = (m: SymmetricMatrix, b: ArrayLike<number>, relativeCutoff: number): Float64Array =>
+  pseudoInverse(m, relativeCutoff)(b)
 
 /**
  * M⁺b after symmetric diagonal scaling D^{-1/2}·M·D^{-1/2} (D = diag M): the scaled matrix has a unit
@@ -131,18 +140,20 @@ const scaledSolve = (m: SymmetricMatrix, b: ReadonlyArray<number>): Float64Array
   })
   const scaled = symmetricFrom(m.size, (i, j) => d[i]! * at(m, i, j) * d[j]!)
   const rhs = b.map((bi, i) => d[i]! * bi)
-  const y = pseudoInverseSolve(scaled, rhs, 1e-14)
+  const solve = pseudoInverse(scaled, 1e-14)
+  const y = solve(rhs)
   // The eigen-solve errs by about u·‖rhs‖ in every component, which swamps components far below
   // the largest (the point of norm 1e-10 beside one of norm 1e10: its lifted right-hand side is
-  // 1e-20 of the other's). Two steps of iterative refinement (residual in float64, solved again)
-  // bring each component's error down to u times its own row's terms.
+  // 1e-20 of the other's). Two steps of iterative refinement (residual in float64, solved again with
+  // the same decomposition: 2k² more operations each) bring each component's error down to u times
+  // its own row's terms.
   for (let step = 0; step < 2; step++) {
     const residual = rhs.map((ri, i) => {
       let acc = ri
       for (let j = 0; j < m.size; j++) acc -= at(scaled, i, j) * y[j]!
       return acc
     })
-    const correction = pseudoInverseSolve(scaled, residual, 1e-14)
+    const correction = solve(residual)
     for (let i = 0; i < m.size; i++) y[i] = y[i]! + correction[i]!
   }
   return y.map((yi, i) => yi * d[i]!)
@@ -192,9 +203,16 @@ export interface NonNegativeQuadraticOptions {
  * argmin_{x ≥ 0} ½·xᵀHx − fᵀx for a positive semi-definite H (Lawson–Hanson NNLS in Gram form).
  *
  * KKT at the returned x (to `tolerance`, relative to each row): with w = f − Hx, wᵢ ≤ 0 for all i,
- * and wᵢ ≈ 0 where xᵢ > 0. The inner solves use {@link pseudoInverseSolve} (after diagonal scaling) so that a
- * singular H (linearly dependent gradients) gives the minimum-norm solution instead of a division
- * by zero.
+ * and wᵢ ≈ 0 where xᵢ > 0. The inner solves use the pseudo-inverse (after diagonal scaling, with
+ * two steps of iterative refinement) so that a singular H (linearly dependent gradients) gives the
+ * minimum-norm solution instead of a division by zero, and each component is accurate relative to
+ * its own row however far below the largest it lies.
+ *
+ * Domain: the non-zero entries of H and f must be normal float64 numbers (magnitude ≥ 2⁻¹⁰²²).
+ * Gram matrices of float32 vectors always are (their smallest non-zero product is about 2⁻²⁹⁸);
+ * with subnormal entries the diagonal scaling has no precision left and the KKT conditions can fail.
+ * A coordinate that cannot enter at the current x (its solve gives it no positive value) is set
+ * aside until x changes (Lawson–Hanson's safeguard against choosing it forever).
  */
 export const nonNegativeQuadratic = (
   h: SymmetricMatrix,
@@ -218,10 +236,14 @@ export const nonNegativeQuadratic = (
       }
       return magnitude > 0 ? (f[i]! - hx) / magnitude : 0
     })
+  // Coordinates that could not enter at the current x (their solve gave them no positive value:
+  // e.g. a zero column with a subnormal fᵢ, whose scaled gradient is 1 but which cannot move);
+  // choosing them again would repeat the same step forever. Cleared whenever x changes.
+  const refused = new Array<boolean>(k).fill(false)
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     const w = scaledNegativeGradient()
     let best = -1
-    for (let i = 0; i < k; i++) if (!passive[i] && w[i]! > tolerance && (best < 0 || w[i]! > w[best]!)) best = i
+    for (let i = 0; i < k; i++) if (!passive[i] && !refused[i] && w[i]! > tolerance && (best < 0 || w[i]! > w[best]!)) best = i
     if (best < 0) break
     passive[best] = true
     for (let inner = 0; inner < k + 1; inner++) {
@@ -229,6 +251,13 @@ export const nonNegativeQuadratic = (
       const zP = scaledSolve(subMatrix(h, indices), indices.map((i) => f[i]!))
       const z = new Float64Array(k)
       indices.forEach((i, n) => (z[i] = zP[n]!))
+      if (inner === 0 && z[best]! <= 0) {
+        // Lawson–Hanson's safeguard: the entering coordinate would not move; leave x as it is.
+        passive[best] = false
+        refused[best] = true
+        break
+      }
+      refused.fill(false)
       const blocking = indices.filter((i) => z[i]! <= 0)
       if (blocking.length === 0) {
         x.set(z)

@@ -227,17 +227,48 @@ export type OptimizerDocument = typeof OptimizerSchema.Type
  */
 export const maxDocumentDepth = 64
 
-/** The path of the first container deeper than `limit`, found without recursion (cycles included). */
-const tooDeep = (input: unknown, limit: number): ReadonlyArray<PropertyKey> | undefined => {
-  const stack: Array<{ value: unknown; path: ReadonlyArray<PropertyKey> }> = [{ value: input, path: [] }]
+/**
+ * Values (objects, arrays and leaves, counted once per place they appear) a document may hold. A
+ * value passed from code can share one object in many places, so its tree can be exponentially
+ * larger than the value itself (30 levels of `{ terms: [x, x] }` are 2^30 leaves): decoding
+ * would never end. A sum of 150,000 terms holds a few hundred thousand.
+ */
+export const maxDocumentValues = 1_000_000
+
+/** A place in the document: its key and its parent's place (a path built only when reported). */
+interface Place {
+  readonly key: PropertyKey
+  readonly parent: Place | undefined
+  readonly depth: number
+}
+
+const pathOf = (place: Place | undefined): ReadonlyArray<PropertyKey> => {
+  const keys: Array<PropertyKey> = []
+  for (let p = place; p !== undefined; p = p.parent) keys.push(p.key)
+  return keys.reverse()
+}
+
+/**
+ * The first container deeper than `limit` levels, or the place where the document exceeds
+ * `maxValues` values; found without recursion, so cycles and shared objects end too.
+ */
+const outOfBounds = (
+  input: unknown,
+  limit: number,
+  maxValues: number,
+): { readonly path: ReadonlyArray<PropertyKey>; readonly problem: string } | undefined => {
+  const stack: Array<{ value: unknown; place: Place | undefined }> = [{ value: input, place: undefined }]
+  let count = 0
   while (stack.length > 0) {
-    const { value, path } = stack.pop()!
+    const { value, place } = stack.pop()!
+    if (++count > maxValues) return { path: pathOf(place), problem: `more than ${maxValues} values (an object used in several places counts once per place)` }
     if (typeof value !== "object" || value === null) continue
-    if (path.length >= limit) return path
-    const entries: ReadonlyArray<readonly [PropertyKey, unknown]> = Array.isArray(value)
-      ? value.map((v, i) => [i, v] as const)
-      : Object.entries(value)
-    for (let k = entries.length - 1; k >= 0; k--) stack.push({ value: entries[k]![1], path: [...path, entries[k]![0]] })
+    const depth = place?.depth ?? 0
+    if (depth >= limit) return { path: pathOf(place), problem: `nested deeper than ${limit} levels` }
+    const keys: ReadonlyArray<PropertyKey> = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value)
+    for (let k = keys.length - 1; k >= 0; k--) {
+      stack.push({ value: (value as Record<PropertyKey, unknown>)[keys[k]!], place: { key: keys[k]!, parent: place, depth: depth + 1 } })
+    }
   }
   return undefined
 }
@@ -246,10 +277,8 @@ const decodeDocument = Schema.decodeUnknownEither(SpecDocumentSchema, { errors: 
 
 /** Decode a spec document from any value (parsed JSON, a literal object). */
 export const decodeSpecDocument = (input: unknown): Either.Either<SpecDocument, SpecError> => {
-  const deep = tooDeep(input, maxDocumentDepth)
-  if (deep !== undefined) {
-    return Either.left(new SpecError({ path: renderPath("", deep), problem: `nested deeper than ${maxDocumentDepth} levels` }))
-  }
+  const bound = outOfBounds(input, maxDocumentDepth, maxDocumentValues)
+  if (bound !== undefined) return Either.left(new SpecError({ path: renderPath("", bound.path), problem: bound.problem }))
   return Either.mapLeft(decodeDocument(input), (error) => {
     const { path, message } = issueMessage(error)
     return new SpecError({ path, problem: message })

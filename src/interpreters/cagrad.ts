@@ -66,38 +66,58 @@ export const cagradWeights = (
   // that hull). Bisection is geometric while the bracket spans more than a factor 2, so that an η*
   // 10⁻¹² below the largest norm (tasks of very different scales) is found to full relative precision.
   //
-  // Within a factor 2, each probe takes the false-position point of the bracket (the Illinois
-  // variant: the value at an end that stays twice in a row is halved, so both ends converge,
-  // superlinearly), and a plain bisection whenever two probes have not halved the bracket: about
-  // 10 probes (exact active-set solves) to the 10⁻¹⁵ bracket instead of 50 by bisection alone, with
-  // bisection's worst case kept.
+  // Within a factor 2, both ends are probed once and each further probe takes the false-position
+  // point of the bracket (the Illinois variant: the value at an end that stays twice in a row is
+  // halved, so both ends converge, superlinearly), or a plain bisection whenever two probes have
+  // not halved the bracket; a probe whose gap is at rounding level ends the search. About 10
+  // exact active-set solves instead of the 50 of bisection alone, whose worst case is kept.
   const gap = (eta: number) => eta - normOf(shiftedWeights(eta / r))
   let low = normOf(minNormInHull(gram, resolution))
   let high = Math.sqrt(Math.max(...Array.from({ length: k }, (_, i) => g(i, i))))
   let gapLow: number | undefined // gap(low) < 0 once probed
   let gapHigh: number | undefined // gap(high) ≥ 0 once probed
-  let moved = 0 // which end the last probe moved: −1 low, +1 high (the other end stayed)
+  // The probe at ν only gives false position its value there, never a root: at ν = 0 (0 in the
+  // hull) g_w = 0 and the gap is 0 without η* being there (the gap turns positive further up); a
+  // gap(ν) ≥ 0 (rounding) leaves false position out until an interior probe is negative.
+  let lowProbed = false
+  let moved = 0 // which end the last interior probe moved: −1 low, +1 high (the other end stayed)
   let width = high - low
   let probesSinceHalving = 0
   for (let step = 0; step < bisectionSteps && high - low > 1e-15 * high; step++) {
     const geometric = low > 0 && high > 2 * low
-    const falsePosition =
-      !geometric && probesSinceHalving < 2 && gapLow !== undefined && gapHigh !== undefined && gapHigh > gapLow
-        ? (low * gapHigh - high * gapLow) / (gapHigh - gapLow)
-        : NaN
-    const eta = geometric ? Math.sqrt(low * high) : falsePosition > low && falsePosition < high ? falsePosition : (low + high) / 2
+    const falsePosition = gapLow !== undefined && gapHigh !== undefined && gapHigh > gapLow ? (low * gapHigh - high * gapLow) / (gapHigh - gapLow) : NaN
+    const eta = geometric
+      ? Math.sqrt(low * high)
+      : !lowProbed
+        ? low
+        : gapHigh === undefined
+          ? high
+          : probesSinceHalving < 2 && falsePosition > low && falsePosition < high
+            ? falsePosition
+            : (low + high) / 2
+    const interior = eta !== low && eta !== high
     const value = gap(eta)
+    if (eta === low && !interior) {
+      lowProbed = true
+      if (value < 0) gapLow = value
+      continue
+    }
+    if (Math.abs(value) <= 1e-15 * eta) {
+      high = eta
+      break
+    }
     if (value < 0) {
       low = eta
       gapLow = value
-      if (moved === -1 && gapHigh !== undefined) gapHigh /= 2
-      moved = -1
+      lowProbed = true
+      if (interior && moved === -1 && gapHigh !== undefined) gapHigh /= 2
     } else {
       high = eta
       gapHigh = value
-      if (moved === 1 && gapLow !== undefined) gapLow /= 2
-      moved = 1
+      if (interior && moved === 1 && gapLow !== undefined) gapLow /= 2
     }
+    if (!interior) continue
+    moved = value < 0 ? -1 : 1
     probesSinceHalving++
     if (high - low <= width / 2) {
       width = high - low

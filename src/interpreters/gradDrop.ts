@@ -14,7 +14,7 @@
  */
 import { Effect, Schema } from "effect"
 import { hostKernel } from "../core/hostKernels.ts"
-import { fillUniform, nextInt, seedState } from "../core/random.ts"
+import { fillUniform, nextInt, seedState, uniformAt } from "../core/random.ts"
 import { tf, type Tensor1D } from "../core/tf.ts"
 import { guarantees } from "./guarantees.ts"
 import type { Interpreter, UpdateRule } from "./interpreter.ts"
@@ -45,8 +45,6 @@ export const gradDropDirection = (raw: ReadonlyArray<Tensor1D>, weights: Readonl
     const n = out!.length
     const positive = new Float64Array(block)
     const negative = new Float64Array(block)
-    const draws = new Float64Array(n)
-    fillUniform(drawState, draws)
     for (let start = 0; start < n; start += block) {
       const size = Math.min(block, n - start)
       positive.fill(0)
@@ -67,7 +65,7 @@ export const gradDropDirection = (raw: ReadonlyArray<Tensor1D>, weights: Readonl
         const m = 0.5 * negative[c]!
         const mass = p - m
         const purity = 0.5 * (1 + (mass > 0 ? (p + m) / mass : 0))
-        const dropped = purity > draws[start + c]! ? p : m
+        const dropped = purity > uniformAt(drawState, start + c) ? p : m
         out![start + c] = leak === 0 ? dropped : leak * (p + m) + (1 - leak) * dropped
       }
     }

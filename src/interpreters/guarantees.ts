@@ -47,7 +47,10 @@ export interface GuaranteeSubject {
   readonly form: "hierarchy" | "constraint"
   readonly minTasks?: number
   readonly maxTasks?: number
-  /** Options the properties are checked with (default `{}`). */
+  /**
+   * Options the properties are checked with (default `{}`). When set, the declared properties are
+   * checked at the default options too; only the search for counterexamples uses these alone.
+   */
   readonly options?: unknown
 }
 

@@ -37,8 +37,10 @@ export const sdmGrad = taskRuleInterpreter({
   name: "sdmgrad",
   description: "SDMGrad: MGDA regularised towards the mean gradient, (Jᵀw + λg₀)/(1 + λ) (Xiao, Ban & Ji 2023).",
   options: SdmGradOptions,
-  // Checked at λ = 1: at the default 0.3 the conflicts the mean brings in stay below 1 % of ‖g‖², too
-  // small for the kit's counterexample threshold (e.g. J = [[5], [−1]]: d = 0.5 at λ = 1).
+  // Refuted at λ = 1: at the default 0.3 the conflicts the mean brings in stay below 1 % of the
+  // step's size (in 1-D at most ≈ 0.4 %, J = [[1], [−0.065]]), under the kit's counterexample
+  // threshold 2⁻⁷ (e.g. J = [[5], [−1]]: d = 0.5 at λ = 1). The declared properties are also
+  // checked at the default λ (the kit checks them at the defaults whenever `subject.options` is set).
   guarantees: guarantees({
     holds: ["weighted", "permutation-invariant", "scale-invariant"],
     reductions: [{ options: { lambda: 0 }, to: "mgda" }],

@@ -353,6 +353,11 @@ export const evaluateGuarantees = (
     const rules = new Map<number, UpdateRule<any>>()
     const ruleFor = (k: number) => rules.get(k) ?? rules.set(k, lowerFor(interpreter, subject, k, baseOptions)).get(k)!
     const directions = (c: Case) => run(ruleFor(c.k), c)
+    // A subject with options of its own (say a larger λ, where undeclared properties fail clearly
+    // enough to be refuted) still claims the declared properties at the defaults users get.
+    const atDefaults = subject.options === undefined ? undefined : new Map<number, UpdateRule<any>>()
+    if (atDefaults !== undefined) yield* Effect.flatMap(interpreter.decodeOptions({}), (d) => interpreter.lower(subjectStructure(subject, subject.minTasks ?? 2), d, { seed: 7 }))
+    const defaultDirections = (c: Case) => run(atDefaults!.get(c.k) ?? atDefaults!.set(c.k, lowerFor(interpreter, subject, c.k, {})).get(c.k)!, c)
     const arbitrary = caseArbitrary(subject, options)
     const seed = options.seed ?? 14
     const outcomes: Array<GuaranteeOutcome> = []
@@ -361,7 +366,14 @@ export const evaluateGuarantees = (
       const check = properties[property]
       if (isDeclared) {
         const failure = search(directions, check, arbitrary, holdTolerance, options.numRuns ?? 40, seed)
-        outcomes.push(failure === undefined ? { property, declared: true, holds: true } : { property, declared: true, holds: false, counterexample: failure, mismatch: `declared, but fails: ${failure}` })
+        const atDefault = failure !== undefined || atDefaults === undefined ? undefined : search(defaultDirections, check, arbitrary, holdTolerance, options.numRuns ?? 40, seed)
+        outcomes.push(
+          failure !== undefined
+            ? { property, declared: true, holds: false, counterexample: failure, mismatch: `declared, but fails: ${failure}` }
+            : atDefault !== undefined
+              ? { property, declared: true, holds: false, counterexample: `at the default options: ${atDefault}`, mismatch: `declared, but fails at the default options: ${atDefault}` }
+              : { property, declared: true, holds: true },
+        )
       } else {
         const counterexample = search(directions, check, arbitrary, failThreshold, options.searchRuns ?? 300, seed)
         outcomes.push(

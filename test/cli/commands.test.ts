@@ -4,19 +4,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cli } from "../support/cli.ts"
+import { irisSpec } from "../support/specFixtures.ts"
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at /)
 
 let folder = ""
-const spec = {
-  problem: { name: "iris-weight-norm", options: { hidden: 8 } },
-  structure: { kind: "prioritize", main: "cross-entropy", aux: "weight-norm", lambda: 0.1 },
-  method: { name: "bloop" },
-  optimizer: { kind: "adam", learningRate: 0.01 },
-  steps: 12,
-  batchSize: 16,
-  seed: 3,
-}
+const spec = irisSpec()
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), "scalpel-cli-"))

@@ -413,6 +413,99 @@ describe("hostile input", () => {
     expect(outcomes.rejected).toBeGreaterThan(0)
   })
 
+  // The #12 cases: sizes that would allocate gigabytes, repeated keys, a byte order mark, nesting
+  // far beyond the limit (in text and in values), structures shared many times over (a value's
+  // tree can be exponentially larger than the value), and sums of very many terms.
+  type Hostile12 =
+    | { readonly op: "size"; readonly field: "examples" | "dimensions" | "batchSize" | "steps"; readonly value: number }
+    | { readonly op: "duplicate"; readonly at: number }
+    | { readonly op: "bom"; readonly mutation: FieldMutation | null }
+    | { readonly op: "deepText"; readonly depth: number; readonly asArray: boolean }
+    | { readonly op: "shared"; readonly depth: number }
+    | { readonly op: "longSum"; readonly terms: number }
+  const hugeNumber = fc.oneof(
+    fc.constantFrom(1e7, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 1e21, 1e308, Number.MAX_VALUE),
+    fc.integer({ min: 1e6, max: Number.MAX_SAFE_INTEGER }),
+  )
+  const hostile12Arb: fc.Arbitrary<Hostile12> = fc.oneof(
+    fc.record({ op: fc.constant("size" as const), field: fc.constantFrom("examples" as const, "dimensions" as const, "batchSize" as const, "steps" as const), value: hugeNumber }),
+    fc.record({ op: fc.constant("duplicate" as const), at: fc.nat() }),
+    fc.record({ op: fc.constant("bom" as const), mutation: fc.option(fieldMutationArb) }),
+    fc.record({ op: fc.constant("deepText" as const), depth: fc.integer({ min: 1, max: 200_000 }), asArray: fc.boolean() }),
+    // Depths 13 to 24 are left out: 2^13 to 2^20 leaves are legal but take seconds to decode.
+    fc.record({ op: fc.constant("shared" as const), depth: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 25, max: 60 })) }),
+    // Up to 5,000 terms here (seconds of decoding each beyond that); test/training/sizeLimits.test.ts resolves 150,000.
+    fc.record({ op: fc.constant("longSum" as const), terms: fc.integer({ min: 1, max: 5_000 }) }),
+  )
+
+  /** JSON text of `value` with the last key of the object at the `at`-th path written twice. */
+  const withDuplicateKey = (value: Json, at: number): { readonly text: string; readonly key: string } | undefined => {
+    const objects = [[] as ReadonlyArray<string | number>, ...pathsOf(value)].filter((path) => {
+      const v = path.reduce<Json>((node, k) => (node as Record<string | number, Json>)[k]!, value)
+      return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length > 0
+    })
+    const path = objects[at % objects.length]!
+    const marker = "\u0000duplicate\u0000"
+    const copy = structuredClone(value) as Json
+    const target = path.reduce<Json>((node, k) => (node as Record<string | number, Json>)[k]!, copy) as Record<string, Json>
+    const key = Object.keys(target).at(-1)!
+    target[marker] = target[key]!
+    const text = JSON.stringify(copy).replace(JSON.stringify(marker), JSON.stringify(key))
+    return { text, key }
+  }
+
+  /** The input a #12 case gives, and what must come of it beyond totality. */
+  const hostile12Input = (h: Hostile12): { readonly input: unknown; readonly check?: (outcome: "resolved" | "rejected", error?: SpecError) => void } => {
+    switch (h.op) {
+      case "size": {
+        const doc = structuredClone(smallValid) as { problem: { options: Record<string, number> } } & Record<string, unknown>
+        if (h.field === "examples" || h.field === "dimensions") doc.problem.options[h.field] = h.value
+        else doc[h.field] = h.value
+        // A run needs its problem allocated: problem sizes this large are refused when resolving.
+        return { input: doc, check: (outcome) => (h.field === "steps" ? undefined : h.field === "batchSize" || expect(outcome).toBe("rejected")) }
+      }
+      case "duplicate": {
+        const { text, key } = withDuplicateKey(smallValid, h.at)!
+        return { input: text, check: (outcome, error) => (expect(outcome).toBe("rejected"), expect(error?.problem).toContain(`duplicate key ${JSON.stringify(key)}`)) }
+      }
+      case "bom": {
+        const doc = h.mutation === null ? smallValid : mutateField(smallValid, h.mutation)
+        const plain = checkTotal(JSON.stringify(doc))
+        return { input: `\uFEFF${JSON.stringify(doc)}`, check: (outcome) => expect(outcome).toBe(plain) }
+      }
+      case "deepText": {
+        const open = h.asArray ? "[" : '{"kind":"weighted","weight":1,"of":'
+        const close = h.asArray ? "]" : "}"
+        const structure = `${open.repeat(h.depth)}"fit"${close.repeat(h.depth)}`
+        return { input: JSON.stringify(smallValid).replace(/"structure":\{.*?\]\}\]\}/, `"structure":${structure}`) }
+      }
+      case "shared": {
+        // One object referenced twice per level: a value of `depth` objects whose tree has 2^depth leaves.
+        let structure: unknown = "fit"
+        for (let i = 0; i < h.depth; i++) structure = { kind: "sum", terms: [structure, structure] }
+        return {
+          input: { ...(smallValid as object), structure },
+          check: (outcome, error) => (h.depth >= 25 ? expect(error?.problem).toMatch(/^(more than 1000000 values|nested deeper than 64 levels)/) : expect(outcome).toBe("resolved")),
+        }
+      }
+      case "longSum": {
+        const terms = Array.from({ length: h.terms }, (_, i) => (i % 2 === 0 ? "fit" : { kind: "weighted", of: "prior", weight: 0.5 }))
+        return { input: JSON.stringify({ ...(smallValid as object), structure: { kind: "sum", terms } }), check: (outcome) => expect(outcome).toBe("resolved") }
+      }
+    }
+  }
+
+  it("totality under the #12 cases: huge sizes fail fast, duplicate keys are named, a BOM changes nothing, deep, shared and long structures never overflow", () => {
+    fc.assert(
+      fc.property(hostile12Arb, (h) => {
+        const { input, check } = hostile12Input(h)
+        const outcome = checkTotal(input)
+        if (check !== undefined) check(outcome, outcome === "rejected" ? failureOf(input) : undefined)
+      }),
+      { numRuns: 120 },
+    )
+  })
+
   it("a cyclic value is refused as too deep, not followed forever", () => {
     const cyclic: Record<string, unknown> = { kind: "weighted", weight: 1 }
     cyclic.of = cyclic

@@ -46,6 +46,18 @@ describe("CAGrad d = argmax_{‖d − g₀‖ ≤ c‖g₀‖} minᵢ ⟨gᵢ, d
       }),
     ))
 
+  it("0 in the hull: η* is where the gap η − ‖g_w(η)‖ turns positive, not the degenerate η = 0 (whatever the task order)", () => {
+    // The kit's permutation search found this against a root finder that accepted gap(0) = 0: in
+    // one order ν rounds to 0 exactly (d = g₀/2, inside the ball), in the other to 2.7e-16.
+    const J = [[2, 0], [0, -1], [0, 1], [-1, 1], [1, -2]].map((g) => Float32Array.from(g))
+    const g0 = mean64(J)
+    for (const order of [[0, 1, 2, 3, 4], [0, 2, 3, 1, 4]]) {
+      const d = withC(0.5)(...order.map((i) => J[i]!))
+      expect(Array.from(d, (x) => Number(x.toFixed(6)))).toEqual([0.241886, -0.041886])
+      expect(reference.distance(d, g0)).toBeCloseTo(0.5 * reference.norm(g0), 6) // on the ball's boundary
+    }
+  })
+
   it("d stays in the ball when a zero gradient sits beside large, nearly opposite ones (found by the property above)", () => {
     const gs = [Float32Array.of(0, 0, 0), Float32Array.of(-87.65625, 0, 0), Float32Array.of(-0.0715179443359375, 0.5927734375, -0.28173828125), Float32Array.of(0.125, -281, 0), Float32Array.of(0, 256, 0)]
     const g0 = mean64(gs)

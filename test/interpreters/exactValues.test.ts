@@ -60,6 +60,19 @@ describe("TorchJD's robust-aggregation examples", () => {
 })
 
 describe("closed forms on small inputs (the papers' formulas evaluated by hand)", () => {
+  it("SDMGrad at its default λ = 0.3 conflicts, but by less than the kit's 2⁻⁷ threshold (why its tightness is checked at λ = 1)", () => {
+    // J = [[1], [−x]], g₀ = (1 − x)/2: the shifted points 1 + λg₀ and −x + λg₀ are both positive
+    // for x < λ/(2 + λ), so d = (−x + λg₀)/(1 + λ) > 0 conflicts with −x. At x = 0.065 the kit's
+    // measure x·d/(max‖gᵢ‖·(‖d‖ + max‖gᵢ‖)) is ≈ 0.0036 < 2⁻⁷ = 0.0078; at λ = 1, J = [[5], [−1]] gives d = 0.5, 0.018.
+    const x = 0.065
+    const expected = (-x + (0.3 * (1 - x)) / 2) / 1.3
+    const [d] = direction("sdmgrad", [[1], [-x]])
+    expect(d!).toBeCloseTo(expected, 6)
+    expect((x * d!) / (1 * (d! + 1))).toBeLessThan(2 ** -7)
+    const [d1] = direction("sdmgrad", [[5], [-1]], { lambda: 1 })
+    expect(d1!).toBeCloseTo(0.5, 6)
+    expect((1 * d1!) / (5 * (d1! + 5))).toBeGreaterThan(2 ** -7)
+  })
   it("Nash-MTL on orthogonal gradients: αᵢ = 1/‖gᵢ‖ on G/‖G‖_F, so d = Σ gᵢ/‖gᵢ‖·‖G‖_F^(1/2)", () => {
     // G = diag(4, 1), ‖G‖_F = √17: (G'α)ᵢ = 1/αᵢ gives αᵢ = 17^(1/4)/√Gᵢᵢ.
     const f = 17 ** 0.25

@@ -184,13 +184,21 @@ describe.each([
       runs,
     ))
 
-  it("MGDA on orthogonal tasks: βᵢ = ‖gᵢ‖⁻²/Σⱼ‖gⱼ‖⁻² to 1e-12 relative, each weight, at norm ratios up to 1e20 (weights 1e-40 apart)", () =>
+  // Each weight relative to its own size, at norm ratios up to 1e20 (weights 1e-40 apart). The
+  // refined solve of the lifted problem (wᵢ = minⱼ‖gⱼ‖/‖gᵢ‖) errs by about u²·‖y‖ per component,
+  // i.e. by u²·‖w‖/wᵢ relative to weight i: 4e-11 at a norm ratio of 1e20.
+  it("MGDA on orthogonal tasks: βᵢ = ‖gᵢ‖⁻²/Σⱼ‖gⱼ‖⁻² to 1e-12 + 32u²·‖w‖/wᵢ relative, each weight, at norm ratios up to 1e20", () =>
     fc.assert(
       fc.property(extremeBlockSets({ maxCount: 5, maxLength, largeShare, kinds: ["orthogonal"] }), (set) => {
-        const inverse = blockNorms(set).map((s) => s ** -2)
+        const norms = blockNorms(set)
+        const inverse = norms.map((s) => s ** -2)
         const sum = inverse.reduce((a, b) => a + b, 0)
+        const w = norms.map((s) => Math.min(...norms) / s)
+        const wNorm = Math.hypot(...w)
         const beta = ruleWeights(set, mgdaWeights, {})
-        beta.forEach((b, i) => expectAtMost("MGDA orthogonal", `|β${i} − β*|/β*`, Math.abs(b - inverse[i]! / sum) / (inverse[i]! / sum), 1e-12, "1e-12"))
+        beta.forEach((b, i) =>
+          expectAtMost("MGDA orthogonal", `|β${i} − β*|/β*`, Math.abs(b - inverse[i]! / sum) / (inverse[i]! / sum), 1e-12 + 32 * 2 ** -106 * wNorm / w[i]!, "1e-12 + 32u²‖w‖/wᵢ"),
+        )
         checkFloat32(host, set, beta, (tasks) => mgdaDirection(tasks))
       }),
       { ...runs, numRuns: 20 },
@@ -257,6 +265,25 @@ describe.each([
       ),
       runs,
     ))
+
+  // Open (issue #11): found with fast-check seed 202. Four levels in a 3-entry block, references
+  // r₀ ≈ r₁ (residual ratio ρ₁ = 3.8e-5), ρ₂ = 0.117: ‖d − d₆₄‖ = 2.35e-5 against the property's bound
+  // 1.77e-5 (its 16ε/ρᵢ² per level does not carry the error of qᵢ into the later levels' projections).
+  it.fails("n-level Bloop on a near-parallel 4-level set in 3 entries stays within the property's bound (open: 1.33× over)", () => {
+    const set: BlockSet = {
+      length: 3,
+      offset: 0,
+      blocks: [
+        Float32Array.from([0.9682350754737854, 0.25004157423973083, -0.0002068657340714708]),
+        Float32Array.from([0.9682443141937256, 0.2500058710575104, -0.00019923922081943601]),
+        Float32Array.from([0.2626621723175049, -0.9119051098823547, 0.3153374195098877]),
+        Float32Array.from([0.19645275175571442, 0.0002477127709425986, -0.9805132746696472]),
+      ],
+    }
+    const expected = reference.bloopLevels(set.blocks, [1, 0.5, 2, 1.5], set.blocks.slice(0, 3), 0)
+    const d = ruleDirection(set, (tasks) => bloopDirection(tasks, tasks.slice(0, 3), [1, 0.5, 2, 1.5]))
+    expect(reference.distance(d, expected)).toBeLessThanOrEqual(1.77e-5)
+  })
 
   it("exact values: IMTL-G on orthogonal e_a, ρ·e_b is ρ/(1+ρ)·(e_a + e_b); CAGrad on unit tasks at 120° (c = 0.5) reaches 0.375; Bloop e₀, e₀ + 1e-4·e₁, (0.3, 0.4, 0.5) gives (1, 1e-4, 0.5)", () =>
     fc.assert(

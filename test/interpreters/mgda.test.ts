@@ -11,10 +11,21 @@ useCpuBackend()
 
 const direction = onArrays((...g) => mgdaDirection(g))
 
+/**
+ * Entries of the random vectors: 0 or a double of magnitude 1e-150 … 1, so that every product in
+ * the Gram matrix is 0 or a normal float64 (the solvers' stated domain, smallQp.ts; Gram matrices
+ * of float32 gradients always are). Plain `fc.double` also draws 1e-160 and gave subnormal entries.
+ */
+const entry = fc.oneof(
+  fc.constant(0),
+  fc.tuple(fc.double({ min: -150, max: 0, noNaN: true }), fc.boolean()).map(([e, negative]) => (negative ? -1 : 1) * 10 ** e),
+  fc.double({ min: -1, max: 1, noNaN: true }).map((x) => (Math.abs(x) < 1e-150 ? 0 : x)),
+)
+
 /** Random PSD matrices (float64 Gram matrices of random vectors), k in 1..6. */
 const psdMatrices = fc
   .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }))
-  .chain(([k, n]) => fc.array(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: n, maxLength: n }), { minLength: k, maxLength: k }))
+  .chain(([k, n]) => fc.array(fc.array(entry, { minLength: n, maxLength: n }), { minLength: k, maxLength: k }))
   .map((vs) => {
     const g = gram64(vs)
     return symmetricFrom(vs.length, (i, j) => g[i]![j]!)
@@ -65,6 +76,21 @@ describe("small exact solvers (float64)", () => {
         }
       }),
     ))
+
+  it("Lawson–Hanson: a coordinate that cannot enter (a zero column with a subnormal f entry) does not stop the others", () => {
+    // Found by the KKT property above (seed 2 of a search): H's only non-zero entries are
+    // H₀₂ = H₂₀ = 5e-324 and H₂₂ = 0.25, f = (5e-324, 0, 0.125, 0, 0). Coordinate 0 has the largest
+    // scaled gradient but no column to move along; the solver kept choosing it and returned x = 0,
+    // where x₂ = 0.5 is the minimiser.
+    const values = new Array<number>(25).fill(0)
+    values[2] = values[10] = 5e-324
+    values[12] = 0.25
+    const H = symmetricFrom(5, (i, j) => values[i * 5 + j]!)
+    const x = nonNegativeQuadratic(H, [5e-324, 0, 0.125, 0, 0])
+    expect(x[2]).toBeCloseTo(0.5, 12)
+    const w = matVec(H, x).map((hx, i) => [5e-324, 0, 0.125, 0, 0][i]! - hx)
+    expect(Math.max(...w)).toBeLessThanOrEqual(1e-15)
+  })
 
   it("minNormInHull reaches the minimum found by enumerating supports", () =>
     fc.assert(

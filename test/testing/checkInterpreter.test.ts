@@ -7,6 +7,7 @@ import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import type { GuaranteeProperty } from "../../src/interpreters/guarantees.ts"
 import type { Interpreter } from "../../src/interpreters/interpreter.ts"
+import { cagrad } from "../../src/interpreters/cagrad.ts"
 import { mean } from "../../src/interpreters/mean.ts"
 import { checkInterpreter } from "../../src/testing/checkInterpreter.ts"
 import { useCpuBackend } from "../support/cpuBackend.ts"
@@ -53,6 +54,16 @@ describe("checkInterpreter checks the declared guarantees", () => {
     if (error._tag !== "GuaranteeMismatch") return
     expect(error.property).toBe("permutation-invariant")
     expect(error.message).toMatch(/not declared, but no counterexample/)
+  })
+
+  it("a declaration checked at other options than the defaults must hold at the defaults too", async () => {
+    // CAGrad at c = 0 is the mean, so these hold there (and are tight there); at the default c = 0.5 CAGrad is not linear.
+    const atZero = { ...cagrad, name: "cagrad-at-zero", guarantees: { holds: honest, subject: { form: "hierarchy", options: { c: 0 } } } } as Interpreter<unknown>
+    const error = await failure(atZero)
+    expect(error._tag).toBe("GuaranteeMismatch")
+    if (error._tag !== "GuaranteeMismatch") return
+    expect(error.property).toBe("linear-under-scaling")
+    expect(error.message).toMatch(/declared, but fails at the default options: J = /)
   })
 
   it("`guarantees: false` skips the check; an interpreter that declares nothing is not checked", async () => {
