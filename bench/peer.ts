@@ -2,8 +2,9 @@
  * PyTorch as the yardstick (issue #15): the reference Bloop step of `step.ts` (MLP
  * 784-1024-1024-10, batch 256, cross-entropy main, L2 prior aux, EMA + projection + SGD) in
  * scalpel's real training session on wasm and in PyTorch (`peer_step.py`) on 1 and 2 threads,
- * interleaved in one run: after each session step, PyTorch runs one step on each thread count, so
- * that every variant sees the same machine load. Reports the medians and the ratios.
+ * interleaved in one run: rounds of short blocks of steps of every variant (after a pause, so that
+ * PyTorch's spinning threads are idle), in alternating order, so that every variant sees the same
+ * machine load. Reports the medians and the ratios.
  *
  * PyTorch comes from Debian: `apt-get install -y python3-torch libopenblas0-pthread` (without
  * OpenBLAS, Debian's torch runs on the reference BLAS, about 10× slower). The benchmark skips with
@@ -48,8 +49,18 @@ const blasInUse = (): string => {
  * A long-lived PyTorch process on a fixed number of threads (set once at its start: changing it
  * between steps made its timings swing by 4×), answering `step` with the step's milliseconds.
  */
-const startPeer = (python: string, threads: number) => {
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) }
+const startPeer = (python: string, threads: number, keepMemory = true) => {
+  // glibc's malloc returns blocks above 128 KB to the system and maps them afresh on each step: on
+  // this virtual machine the page faults of the step's 7.4 MB gradients cost 30–55 ms a step and made
+  // PyTorch's timings bimodal (30 ms or 130+ ms). Keeping them in the heap (as jemalloc or
+  // tcmalloc, common with PyTorch, would) takes that to 0.4 ms (`python3 -c` probe in
+  // docs/benchmarks.md): PyTorch is measured at its best here.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+    ...(keepMemory ? { MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "1073741824" } : {}),
+  }
   delete env.OPENBLAS_CORETYPE
   delete env.OPENBLAS_L2_SIZE
   const child: ChildProcessWithoutNullStreams = spawn(python, [script, String(threads)], { env, stdio: "pipe" })
@@ -133,19 +144,25 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     console.log("skipped: no Python with PyTorch found. Install it with `apt-get install -y python3-torch libopenblas0-pthread`.")
     return
   }
-  const rounds = args.includes("--quick") ? 4 : 11
+  const rounds = args.includes("--quick") ? 2 : 5
+  // Each round runs a block of `block` consecutive steps of every variant, after a pause: PyTorch's
+  // OpenMP and OpenBLAS threads spin for a while after each call, and stepping the variants one
+  // step at a time let that spinning land on the next variant (PyTorch 1-thread samples from 30 to
+  // 204 ms in one run). The first step of each block is not recorded.
+  const block = 4
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 300))
   // 2 workers is the milestone on this 2-core machine; 4 shows what oversubscription does.
   const workerCounts = [2, 4]
-  const torch = { 1: startPeer(python, 1), 2: startPeer(python, 2) }
+  const torch = { 1: startPeer(python, 1), 2: startPeer(python, 2), default: startPeer(python, 1, false) }
   try {
     console.log(`PyTorch: ${await torch[1].info()} / ${await torch[2].info()}\nBLAS (libblas.so.3): ${blasInUse()}; cores: ${cpuCount()}`)
     for (let i = 0; i < 3; i++) for (const peer of Object.values(torch)) await peer.step() // warm-up, not recorded
     await Effect.runPromise(activateBackend("wasm"))
-    const names = ["scalpel, 1 worker", ...workerCounts.map((n) => `scalpel, ${n} workers`), "PyTorch, 1 thread", "PyTorch, 2 threads"]
+    const names = ["scalpel, 1 worker", ...workerCounts.map((n) => `scalpel, ${n} workers`), "PyTorch, 1 thread", "PyTorch, 2 threads", "PyTorch, 1 thread, glibc's default malloc"]
     const samples = new Map<string, Array<number>>(names.map((name) => [name, []]))
     const gemm = [gemmRate()]
     let startup = new Map<string, number>()
-    const steps = rounds + 1
+    const steps = rounds * block + 1
     const recipe = { module: new URL("./step.ts", import.meta.url).href, export: "referenceSpec", argument: steps }
     await Effect.runPromise(
       Effect.scoped(
@@ -166,16 +183,26 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
             yield* nextStep(pull)
             firstStep.set(name, performance.now() - started)
           }
-          // Each round runs one step of every variant, in an order that alternates between rounds,
+          // Each round runs a block of every variant, in an order that alternates between rounds,
           // so that every variant sees the same machine load.
+          const inBlock = (name: string, one: () => Effect.Effect<number>) => () =>
+            Effect.gen(function* () {
+              yield* Effect.promise(pause)
+              for (let i = 0; i < block; i++) {
+                const t = yield* one()
+                if (i > 0) samples.get(name)!.push(t)
+              }
+            })
           for (let round = 0; round < rounds; round++) {
             const variants: Array<() => Effect.Effect<void>> = [
-              ...sessions.map(([name, pull]) => () => Effect.map(nextStep(pull), (t) => void samples.get(name)!.push(t))),
-              () => Effect.promise(async () => void samples.get("PyTorch, 1 thread")!.push(await torch[1].step())),
-              () => Effect.promise(async () => void samples.get("PyTorch, 2 threads")!.push(await torch[2].step())),
+              ...sessions.map(([name, pull]) => inBlock(name, () => nextStep(pull))),
+              inBlock("PyTorch, 1 thread", () => Effect.promise(() => torch[1].step())),
+              inBlock("PyTorch, 2 threads", () => Effect.promise(() => torch[2].step())),
+              inBlock("PyTorch, 1 thread, glibc's default malloc", () => Effect.promise(() => torch.default.step())),
             ]
             const order = round % 2 === 0 ? variants : [...variants].reverse()
             for (const variant of order) yield* variant()
+            yield* Effect.promise(pause)
             gemm.push(gemmRate())
           }
         }),
