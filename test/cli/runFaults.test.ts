@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cli } from "../support/cli.ts"
+import { leastSquaresSpec } from "../support/specFixtures.ts"
 
 let folder = ""
 beforeAll(async () => {
@@ -20,16 +21,7 @@ const specFile = async (name: string, changes: Record<string, unknown>) => {
   const path = join(folder, `${name}.json`)
   await writeFile(
     path,
-    JSON.stringify({
-      problem: { name: "least-squares", options: { examples: 8, dimensions: 16 } },
-      structure: { kind: "prioritize", main: "fit", aux: "prior", lambda: 0.5 },
-      method: { name: "weighted-sum" },
-      optimizer: { kind: "sgd", learningRate: 0.01 },
-      steps: 3,
-      batchSize: 8,
-      seed: 1,
-      ...changes,
-    }),
+    JSON.stringify(leastSquaresSpec(changes)),
   )
   return path
 }

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cli, cliSignalled } from "../support/cli.ts"
+import { leastSquaresSpec } from "../support/specFixtures.ts"
 
 let folder = ""
 beforeAll(async () => {
@@ -23,15 +24,7 @@ describe("scalpel sweep interrupted mid-sweep", () => {
     // during the second run.
     await writeFile(
       spec,
-      JSON.stringify({
-        problem: { name: "least-squares", options: { examples: 8, dimensions: 16 } },
-        structure: { kind: "prioritize", main: "fit", aux: "prior", lambda: 0.5 },
-        method: { name: "weighted-sum" },
-        optimizer: { kind: "sgd", learningRate: 0.01 },
-        steps: 1500,
-        batchSize: 4,
-        seed: 1,
-      }),
+      JSON.stringify(leastSquaresSpec({ steps: 1500, batchSize: 4 })),
     )
     const out = join(folder, "out")
     const args = ["sweep", spec, "--method", "weighted-sum", "--lambda", "0.1,1", "--seeds", "1", "--jobs", "1", "--out", out]

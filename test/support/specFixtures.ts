@@ -14,3 +14,15 @@ export const irisSpec = (changes: Readonly<Record<string, unknown>> = {}) => ({
   seed: 3,
   ...changes,
 })
+
+/** Weighted sum on a small least-squares problem (8 rows, 16 weights), 3 steps; `changes` override any field. */
+export const leastSquaresSpec = (changes: Readonly<Record<string, unknown>> = {}) => ({
+  problem: { name: "least-squares", options: { examples: 8, dimensions: 16 } },
+  structure: { kind: "prioritize", main: "fit", aux: "prior", lambda: 0.5 },
+  method: { name: "weighted-sum" },
+  optimizer: { kind: "sgd", learningRate: 0.01 },
+  steps: 3,
+  batchSize: 8,
+  seed: 1,
+  ...changes,
+})
