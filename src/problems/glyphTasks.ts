@@ -11,29 +11,17 @@
  *     both distributions measure generalisation.
  */
 import { Schema } from "effect"
-import { tf, type Tensor } from "../core/tf.ts"
-import { objective, type Params } from "../dsl/objective.ts"
+import { tf } from "../core/tf.ts"
 import type { Problem } from "../dsl/problem.ts"
-import {
-  accuracy,
-  crossEntropy,
-  denseForward,
-  denseParameters,
-  integerIn,
-  type LabelledBatch,
-  oneHotLabels,
-  tensorDataSource,
-} from "./classification.ts"
+import { integerIn, oneHotLabels } from "./classification.ts"
+import { type LabelledImages, targetAndShiftedProblem, twoHeadProblem } from "./digitTasks.ts"
 import { generateGlyphs, type GlyphData, type GlyphStyle, pixels } from "./glyphs.ts"
 import { problemFactory } from "./problemFactory.ts"
 
-const tensorsOf = (data: GlyphData): { x: Tensor; labels: ReadonlyArray<Tensor> } => ({
+const tensorsOf = (data: GlyphData): LabelledImages => ({
   x: tf.tensor2d(data.images, [data.count, pixels]),
   labels: data.labels.map((l) => oneHotLabels(l, 10)),
 })
-
-const release = (...sets: ReadonlyArray<{ x: Tensor; labels: ReadonlyArray<Tensor> }>) => () =>
-  tf.dispose(sets.flatMap((s) => [s.x, ...s.labels]))
 
 export interface MultiTaskOptions {
   readonly trainSize: number
@@ -59,35 +47,15 @@ export const overlaidStyle: GlyphStyle = {
 /** (b): main = the bright digit, auxiliary = the overlaid dim digit, one shared trunk. */
 export const multiTaskProblem = (options: Partial<MultiTaskOptions> = {}): Problem => {
   const { trainSize, testSize, trunk, dataSeed } = { ...defaultMultiTaskOptions, ...options }
-  const train = tensorsOf(generateGlyphs(trainSize, overlaidStyle, dataSeed))
-  const test = tensorsOf(generateGlyphs(testSize, overlaidStyle, dataSeed + 1))
-  const trainData = tensorDataSource("overlaid-train", train.x, train.labels)
-  const testData = tensorDataSource("overlaid-test", test.x, test.labels)
-  const features = (p: Params, b: LabelledBatch) => denseForward(p, "trunk", 1, b.x, true)
-  const head = (task: 0 | 1) => (p: Params, b: LabelledBatch) => denseForward(p, task === 0 ? "main" : "aux", 1, features(p, b))
-  // Each task's loss reads the trunk and its own head only; the training loop gives the other
-  // head its exact gradient, zero.
-  const taskLoss = (task: 0 | 1) => (p: Params, b: LabelledBatch) => crossEntropy(head(task)(p, b), b.labels[task]!)
-  return {
+  return twoHeadProblem({
     name: "glyph-multitask",
     description: `overlaid digits (${trainSize} training images, ${testSize} held out): trunk ${pixels}→${trunk}, heads ${trunk}→10 (bright digit: main, dim digit: auxiliary)`,
-    parameters: {
-      ...denseParameters("trunk", [pixels, trunk]),
-      ...denseParameters("main", [trunk, 10]),
-      ...denseParameters("aux", [trunk, 10]),
-    },
-    objectives: {
-      digit: objective("digit", taskLoss(0), trainData),
-      overlay: objective("overlay", taskLoss(1), trainData),
-    },
-    evaluations: [
-      objective("digit:test", taskLoss(0), testData),
-      objective("overlay:test", taskLoss(1), testData),
-      objective("accuracy:test", (p, b: LabelledBatch) => accuracy(head(0)(p, b), b.labels[0]!), testData),
-    ],
-    references: {},
-    dispose: release(train, test),
-  }
+    data: "overlaid",
+    pixels,
+    trunk,
+    train: tensorsOf(generateGlyphs(trainSize, overlaidStyle, dataSeed)),
+    test: tensorsOf(generateGlyphs(testSize, overlaidStyle, dataSeed + 1)),
+  })
 }
 
 export interface JointOptions {
@@ -126,28 +94,17 @@ export const shiftedStyle: GlyphStyle = {
 /** (c): main = cross-entropy on a small target set, auxiliary = on a larger shifted set. */
 export const jointProblem = (options: Partial<JointOptions> = {}): Problem => {
   const { targetSize, shiftedSize, testSize, hidden, dataSeed } = { ...defaultJointOptions, ...options }
-  const target = tensorsOf(generateGlyphs(targetSize, targetStyle, dataSeed))
-  const shifted = tensorsOf(generateGlyphs(shiftedSize, shiftedStyle, dataSeed + 1))
-  const targetTest = tensorsOf(generateGlyphs(testSize, targetStyle, dataSeed + 2))
-  const shiftedTest = tensorsOf(generateGlyphs(testSize, shiftedStyle, dataSeed + 3))
-  const logits = (p: Params, b: LabelledBatch) => denseForward(p, "net", 2, b.x)
-  const loss = (p: Params, b: LabelledBatch) => crossEntropy(logits(p, b), b.labels[0]!)
-  return {
+  return targetAndShiftedProblem({
     name: "glyph-joint",
     description: `digits: ${targetSize} target images (main) + ${shiftedSize} shifted images (auxiliary), MLP ${pixels}→${hidden}→10, ${testSize} held out of each`,
-    parameters: denseParameters("net", [pixels, hidden, 10]),
-    objectives: {
-      target: objective("target", loss, tensorDataSource("target-train", target.x, target.labels)),
-      shifted: objective("shifted", loss, tensorDataSource("shifted-train", shifted.x, shifted.labels)),
-    },
-    evaluations: [
-      objective("target:test", loss, tensorDataSource("target-test", targetTest.x, targetTest.labels)),
-      objective("shifted:test", loss, tensorDataSource("shifted-test", shiftedTest.x, shiftedTest.labels)),
-      objective("accuracy:test", (p, b: LabelledBatch) => accuracy(logits(p, b), b.labels[0]!), tensorDataSource("target-test", targetTest.x, targetTest.labels)),
-    ],
-    references: {},
-    dispose: release(target, shifted, targetTest, shiftedTest),
-  }
+    names: { target: "target", shifted: "shifted" },
+    pixels,
+    hidden,
+    target: tensorsOf(generateGlyphs(targetSize, targetStyle, dataSeed)),
+    shifted: tensorsOf(generateGlyphs(shiftedSize, shiftedStyle, dataSeed + 1)),
+    targetTest: tensorsOf(generateGlyphs(testSize, targetStyle, dataSeed + 2)),
+    shiftedTest: tensorsOf(generateGlyphs(testSize, shiftedStyle, dataSeed + 3)),
+  })
 }
 
 const seedOption = integerIn(0, 2 ** 31 - 1)

@@ -17,15 +17,15 @@ import { objective, type Params } from "../dsl/objective.ts"
 import type { Problem } from "../dsl/problem.ts"
 import { accuracy, crossEntropy, denseForward, denseParameters, integerIn, type LabelledBatch, oneHotLabels, tensorDataSource } from "./classification.ts"
 import { type DigitSet, mnistPixels, mnistPools, mnistSide, slicePool } from "./mnistData.ts"
+import { type LabelledImages, releaseImages, targetAndShiftedProblem, twoHeadProblem } from "./digitTasks.ts"
 import { problemFactory } from "./problemFactory.ts"
 
-const tensorsOf = (set: DigitSet, labelSets: ReadonlyArray<ArrayLike<number>> = [set.labels]) => ({
+const tensorsOf = (set: DigitSet, labelSets: ReadonlyArray<ArrayLike<number>> = [set.labels]): LabelledImages => ({
   x: tf.tensor2d(set.images, [set.count, mnistPixels]),
   labels: labelSets.map((l) => oneHotLabels(l, 10)),
 })
 
-type Tensors = ReturnType<typeof tensorsOf>
-const release = (...sets: ReadonlyArray<Tensors>) => () => tf.dispose(sets.flatMap((s) => [s.x, ...s.labels]))
+
 
 /** A fixed start vector of power iteration for a matrix with `n` columns (deterministic, not sparse). */
 const startVector = (n: number): Float64Array => {
@@ -101,7 +101,7 @@ export const smoothProblem = (options: Partial<SmoothOptions> = {}): Problem => 
     },
     evaluations: [objective("ce:test", ce, testData), objective("accuracy:test", (p, b: LabelledBatch) => accuracy(logits(p, b), b.labels[0]!), testData)],
     references: {},
-    dispose: release(train, test),
+    dispose: releaseImages(train, test),
   }
 }
 
@@ -146,24 +146,15 @@ export const mnistMultiTaskProblem = (options: Partial<MnistMultiTaskOptions> = 
   const pools = mnistPools()
   const train = overlaidPairs(pools.train, trainSize, dataSeed)
   const test = overlaidPairs(pools.test, testSize, dataSeed + 1)
-  const trainData = tensorDataSource("mnist-overlaid-train", train.x, train.labels)
-  const testData = tensorDataSource("mnist-overlaid-test", test.x, test.labels)
-  const features = (p: Params, b: LabelledBatch) => denseForward(p, "trunk", 1, b.x, true)
-  const head = (task: 0 | 1) => (p: Params, b: LabelledBatch) => denseForward(p, task === 0 ? "main" : "aux", 1, features(p, b))
-  const taskLoss = (task: 0 | 1) => (p: Params, b: LabelledBatch) => crossEntropy(head(task)(p, b), b.labels[task]!)
-  return {
+  return twoHeadProblem({
     name: "mnist-multitask",
     description: `overlaid MNIST digits (${train.x.shape[0]} training images, ${test.x.shape[0]} held out): trunk ${mnistPixels}→${trunk}, heads ${trunk}→10 (digit: main, overlaid digit: auxiliary)`,
-    parameters: { ...denseParameters("trunk", [mnistPixels, trunk]), ...denseParameters("main", [trunk, 10]), ...denseParameters("aux", [trunk, 10]) },
-    objectives: { digit: objective("digit", taskLoss(0), trainData), overlay: objective("overlay", taskLoss(1), trainData) },
-    evaluations: [
-      objective("digit:test", taskLoss(0), testData),
-      objective("overlay:test", taskLoss(1), testData),
-      objective("accuracy:test", (p, b: LabelledBatch) => accuracy(head(0)(p, b), b.labels[0]!), testData),
-    ],
-    references: {},
-    dispose: release(train, test),
-  }
+    data: "mnist-overlaid",
+    pixels: mnistPixels,
+    trunk,
+    train,
+    test,
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,25 +212,17 @@ export const mnistJointProblem = (options: Partial<MnistJointOptions> = {}): Pro
   const shifted = tensorsOf(shiftDigits(slicePool(pools.train, targetSize, shiftedSize), dataSeed))
   const targetTest = tensorsOf(slicePool(pools.test, 0, testSize))
   const shiftedTest = tensorsOf(shiftDigits(slicePool(pools.test, testSize, testSize), dataSeed + 1))
-  const logits = (p: Params, b: LabelledBatch) => denseForward(p, "net", 2, b.x)
-  const loss = (p: Params, b: LabelledBatch) => crossEntropy(logits(p, b), b.labels[0]!)
-  const targetTestData = tensorDataSource("mnist-clean-test", targetTest.x, targetTest.labels)
-  return {
+  return targetAndShiftedProblem({
     name: "mnist-joint",
     description: `MNIST: ${target.x.shape[0]} clean training digits (main) + ${shifted.x.shape[0]} shifted digits (auxiliary), MLP ${mnistPixels}→${hidden}→10, ${targetTest.x.shape[0]} + ${shiftedTest.x.shape[0]} held out`,
-    parameters: denseParameters("net", [mnistPixels, hidden, 10]),
-    objectives: {
-      target: objective("target", loss, tensorDataSource("mnist-clean-train", target.x, target.labels)),
-      shifted: objective("shifted", loss, tensorDataSource("mnist-shifted-train", shifted.x, shifted.labels)),
-    },
-    evaluations: [
-      objective("target:test", loss, targetTestData),
-      objective("shifted:test", loss, tensorDataSource("mnist-shifted-test", shiftedTest.x, shiftedTest.labels)),
-      objective("accuracy:test", (p, b: LabelledBatch) => accuracy(logits(p, b), b.labels[0]!), targetTestData),
-    ],
-    references: {},
-    dispose: release(target, shifted, targetTest, shiftedTest),
-  }
+    names: { target: "mnist-clean", shifted: "mnist-shifted" },
+    pixels: mnistPixels,
+    hidden,
+    target,
+    shifted,
+    targetTest,
+    shiftedTest,
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
