@@ -18,7 +18,7 @@ const shim = join(repositoryRoot, "test/docs/vitestShim.ts")
 const fixtureModule = join(repositoryRoot, "test/docs/snippetFixtures.ts")
 
 /**
- * The block as a runnable module: `declare const a: A, b: B` becomes `const { a, b } = fixture`,
+ * The block as a runnable module: `declare const a: A, b: B` becomes `const a = fixture a, b = fixture b`,
  * and `from "vitest"` becomes the shim. Fails (naming the block) for a declared name with no fixture.
  */
 export const runnable = (block: DocBlock, available: ReadonlyArray<string>): string => {
@@ -33,7 +33,8 @@ export const runnable = (block: DocBlock, available: ReadonlyArray<string>): str
       const names = statement.declarationList.declarations.map((d) => d.name.getText())
       const missing = names.filter((n) => !available.includes(n))
       if (missing.length > 0) throw new Error(`${block.where} declares ${missing.join(", ")}: give it a value in test/docs/snippetFixtures.ts`)
-      edits.push({ start: statement.getStart(), end: statement.getEnd(), text: `const { ${names.join(", ")} } = __fixtures[${JSON.stringify(block.file)}]!() as any;` })
+      const values = names.map((n) => `${n} = __fixtures[${JSON.stringify(block.file)}]![${JSON.stringify(n)}]!() as any`)
+      edits.push({ start: statement.getStart(), end: statement.getEnd(), text: `const ${values.join(", ")};` })
     }
   }
   let code = block.code
@@ -44,7 +45,7 @@ export const runnable = (block: DocBlock, available: ReadonlyArray<string>): str
 /** Run one block: write it beside the tests (so that `scalpel` resolves as in the suite), import it from a fresh working folder, await its test bodies. */
 const runBlock = async (block: DocBlock, index: number): Promise<void> => {
   const { fixtures } = await import("./snippetFixtures.ts")
-  const available = Object.keys(fixtures[block.file]?.() ?? {})
+  const available = Object.keys(fixtures[block.file] ?? {})
   mkdirSync(scratch, { recursive: true })
   const file = join(scratch, `block${index}.ts`)
   writeFileSync(file, `// ${block.where}\n${runnable(block, available)}`)
