@@ -161,14 +161,12 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     const names = ["scalpel, 1 worker", ...workerCounts.map((n) => `scalpel, ${n} workers`), "PyTorch, 1 thread", "PyTorch, 2 threads", "PyTorch, 1 thread, glibc's default malloc"]
     const samples = new Map<string, Array<number>>(names.map((name) => [name, []]))
     const gemm = [gemmRate()]
-    let startup = new Map<string, number>()
+    const startup = new Map<string, number>()
     const steps = rounds * block + 1
     const recipe = { module: new URL("./step.ts", import.meta.url).href, export: "referenceSpec", argument: steps }
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const firstStep = new Map<string, number>()
-          startup = firstStep
           const sessions: Array<readonly [string, Effect.Effect<Chunk.Chunk<TrainingEvent>, Option.Option<unknown>>]> = []
           const oneSpec = referenceSpec(steps)
           sessions.push(["scalpel, 1 worker", yield* Stream.toPull(trainingEvents(oneSpec, lowerBloop(oneSpec)))])
@@ -181,7 +179,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
           for (const [name, pull] of sessions) {
             const started = performance.now()
             yield* nextStep(pull)
-            firstStep.set(name, performance.now() - started)
+            startup.set(name, performance.now() - started)
           }
           // Each round runs a block of every variant, in an order that alternates between rounds,
           // so that every variant sees the same machine load.
