@@ -4,15 +4,10 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { activateBackend } from "../../src/core/backend.ts"
 import { installFastGather, isFastGatherInstalled, uninstallFastGather } from "../../src/core/fastGather.ts"
 import { tf } from "../../src/core/tf.ts"
+import { tfjsThenWrapped } from "../support/kernelWrapping.ts"
 
 /** tfjs's kernel, then the wrapped one, on the same inputs. */
-const both = <T>(fn: () => T): readonly [T, T] => {
-  uninstallFastGather()
-  const reference = fn()
-  installFastGather("wasm")
-  const fast = fn()
-  return [reference, fast]
-}
+const both = tfjsThenWrapped({ install: () => installFastGather("wasm"), uninstall: uninstallFastGather })
 
 /** A shape (rank 1–4), an axis of it, and indices (rank 0–2) into that axis, repeats allowed. */
 const gatherCase = fc

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { activateBackend } from "../../src/core/backend.ts"
 import { installFastSlice, isFastSliceInstalled, uninstallFastSlice } from "../../src/core/fastSlice.ts"
 import { tf } from "../../src/core/tf.ts"
+import { tfjsThenWrapped } from "../support/kernelWrapping.ts"
 
 /** A tensor shape (rank 1–4, small dims), and a slice box inside it. */
 const sliceCase = fc
@@ -24,14 +25,8 @@ const sliceCase = fc
     }),
   )
 
-const both = <T>(fn: () => T): readonly [T, T] => {
-  uninstallFastSlice()
-  const reference = fn()
-  installFastSlice("wasm")
-  const fast = fn()
-  uninstallFastSlice()
-  return [reference, fast]
-}
+/** tfjs's kernel, then the wrapped one, on the same inputs. */
+const both = tfjsThenWrapped({ install: () => installFastSlice("wasm"), uninstall: uninstallFastSlice }, false)
 
 describe("fast contiguous slices on wasm", () => {
   beforeAll(async () => {

@@ -4,15 +4,10 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { activateBackend } from "../../src/core/backend.ts"
 import { installFastSum, isFastSumInstalled, uninstallFastSum } from "../../src/core/fastSum.ts"
 import { tf } from "../../src/core/tf.ts"
+import { tfjsThenWrapped } from "../support/kernelWrapping.ts"
 
 /** tfjs's kernel, then the wrapped one, on the same inputs. */
-const both = <T>(fn: () => T): readonly [T, T] => {
-  uninstallFastSum()
-  const reference = fn()
-  installFastSum("wasm")
-  const fast = fn()
-  return [reference, fast]
-}
+const both = tfjsThenWrapped({ install: () => installFastSum("wasm"), uninstall: uninstallFastSum })
 
 const bytes = (t: tf.Tensor): string => Buffer.from(t.dataSync().buffer.slice(0)).toString("base64")
 
