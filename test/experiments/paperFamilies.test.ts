@@ -1,5 +1,5 @@
 /**
- * The reduced ("smoke") version of the paper's experiment families (docs/experiments.md (d)–(h)),
+ * The reduced ("smoke") version of the paper's experiment families (docs/experiments.md (b)–(f)),
  * end to end through the command line: every grid point ran once, the files each family promises
  * exist (fronts, and the metric, mixed-loss and trajectory figures where declared), and the
  * report says when there is no held-out data. The pipeline, not the conclusion.
