@@ -1,6 +1,6 @@
 /**
  * `npm run probe:smooth-stall -- [METHODS] [LAMBDAS] [STEPS] [SEEDS] [WINDOW] [POWER-ITERATIONS]`:
- * why Bloop's Lipschitz proxy does not fall in family (e) (docs/experiments.md, "(e) Smooth
+ * why Bloop's Lipschitz proxy does not fall in the smooth family (docs/experiments.md, "Smooth
  * networks on MNIST", "Measurement: why Bloop's proxy does not fall").
  *
  * Trains `experiments/smooth.json` (same problem, optimizer, schedule, batch; default its own step
