@@ -439,8 +439,41 @@ const program = Effect.gen(function* () {
       ),
     )
   }
+  if (seeds > 1) lines.push("", ...acrossSeeds(results))
   yield* Console.log(lines.join("\n"))
 })
+
+/** Whole-run figures of each (method, λ): mean ± standard deviation over its seeds. */
+function acrossSeeds(
+  results: ReadonlyArray<{
+    readonly method: string
+    readonly lambda: number
+    readonly finalLosses: Readonly<Record<string, number>>
+    readonly windows: ReadonlyArray<ReturnType<typeof summary>>
+  }>,
+): ReadonlyArray<string> {
+  const stat = (xs: ReadonlyArray<number>) => {
+    const m = mean(xs)
+    const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1))
+    return `${formatNumber(m)} ± ${formatNumber(sd)}`
+  }
+  const rows = [
+    "Whole run, mean ± standard deviation over seeds:",
+    "",
+    "| method | λ | seeds | final main / proxy | cos(g_a, ĝ) | ‖π(g_a; ĝ)‖/‖g_a‖ | cos(P⊙m̂_aux, ĝ) | Δmain(ĝ) 1st order: main / aux part | proxy change 1st order | proxy change measured | σ₂/σ₁ (mean of kernels) | cos(∇ estimate, ∇ converged) (mean of kernels) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ]
+  const keys = [...new Set(results.map((r) => `${r.method}|${r.lambda}`))]
+  for (const key of keys) {
+    const group = results.filter((r) => `${r.method}|${r.lambda}` === key)
+    const all = group.map((r) => r.windows[r.windows.length - 1]!)
+    const of = (pick: (w: (typeof all)[number]) => number) => stat(all.map(pick))
+    rows.push(
+      `| ${group[0]!.method} | ${group[0]!.lambda} | ${group.length} | ${stat(group.map((r) => r.finalLosses.ce ?? Number.NaN))} / ${stat(group.map((r) => r.finalLosses.lipschitz ?? Number.NaN))} | ${of((w) => w.cosAuxEma)} | ${of((w) => w.survives)} | ${of((w) => w.cosAdamAuxPartEma)} | ${of((w) => w.mainByMainPart)} / ${of((w) => w.mainByAuxPart)} | ${of((w) => w.proxyByMainPart + w.proxyByAuxPart)} | ${of((w) => w.proxyChange)} | ${of((w) => mean(w.gapByKernel))} | ${of((w) => mean(w.gradientCosByKernel))} |`,
+    )
+  }
+  return rows
+}
 
 /** The family's document at another step count, its cosine schedule stretched with it. */
 function withSteps(document: SpecDocument, steps: number): SpecDocument {
