@@ -5,7 +5,7 @@
  * with the Gram matrix's actual rounding, and (2) on the rule's small Gram–Schmidt with every Gram
  * entry moved by ±ε‖a‖‖b‖ (random signs), the worst case the bound allows.
  *
- *   npx tsx scripts/bloopBoundRatio.ts [seed] [runs] [maxLength]     (defaults 1, 2000, 65536)
+ *   npm run numerics:bloop-bound -- [seed] [runs] [maxLength]     (defaults 1, 2000, 65536)
  */
 import { Effect } from "effect"
 import fc from "fast-check"
