@@ -38,11 +38,27 @@ const method = Options.text("method").pipe(
   Options.withDefault("bloop,weighted-sum,pcgrad,bloop-no-ema"),
 )
 const seeds = Options.integer("seeds").pipe(Options.withDescription("seeds per (method, λ)"), Options.withDefault(3))
+const learningRateScaling = Options.choice("learning-rate-scaling", ["none", "inverse-one-plus-lambda"]).pipe(
+  Options.withDescription("scale the spec's learning rate per λ: none, or × 1/(1 + λ) as the paper's §5.3"),
+  Options.withDefault("none" as const),
+)
 
 export const sweepCommand = Command.make(
   "sweep",
-  { spec, lambda, method, seeds, out: outOption, forceOut: forceOutOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption },
-  ({ spec, lambda, method, seeds, out, forceOut, jobs, backend, queue, problems }) =>
+  {
+    spec,
+    lambda,
+    method,
+    seeds,
+    learningRateScaling,
+    out: outOption,
+    forceOut: forceOutOption,
+    jobs: jobsOption,
+    backend: backendOption,
+    queue: queueOption,
+    problems: problemsOption,
+  },
+  ({ spec, lambda, method, seeds, learningRateScaling, out, forceOut, jobs, backend, queue, problems }) =>
     Effect.gen(function* () {
       const queueUrl = yield* parseQueueOption(queue)
       const lambdas = yield* parseNumberList("lambda", lambda)
@@ -58,7 +74,7 @@ export const sweepCommand = Command.make(
             setup: `Sweep of ${spec} (problem ${document.problem.name}).`,
             mainLabel: "main loss",
             auxLabel: "auxiliary loss",
-            grid: { lambdas, methods: parseNameList(method), seeds },
+            grid: { lambdas, methods: parseNameList(method), seeds, learningRateScaling },
             steps: document.steps,
           },
           {

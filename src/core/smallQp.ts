@@ -213,6 +213,12 @@ export interface NonNegativeQuadraticOptions {
  * with subnormal entries the diagonal scaling has no precision left and the KKT conditions can fail.
  * A coordinate that cannot enter at the current x (its solve gives it no positive value) is set
  * aside until x changes (Lawson–Hanson's safeguard against choosing it forever).
+ *
+ * Limit: the KKT conditions are met (tested, test/interpreters/mgda.test.ts) when the distinct
+ * columns are resolved, λ_min of their correlation matrix above 10³·k·ε for H's rounding ε; exact
+ * copies (a singular H) are fine. Columns parallel to within the pseudo-inverse's cutoff (1e-14 of
+ * the scaled sub-problem) but not exactly are taken as parallel: a coordinate may then be set aside
+ * with its KKT residual as large as ‖gᵢ‖‖gⱼ‖xⱼ (found with g = (0, 8e-10, −0.027) beside e₂).
  */
 export const nonNegativeQuadratic = (
   h: SymmetricMatrix,

@@ -83,7 +83,12 @@ export const runSweep = (document: SpecDocument, description: SweepDescription, 
     const fresh = yield* trainAll(document, remaining, options, (record, finished, total) =>
       Effect.zipRight(
         Effect.suspend(() => {
-          const job = { method: record.method, lambda: record.lambda, seed: record.seed }
+          // The job itself (its variant, learning-rate factor, trajectory), so that the record holds the document it trained.
+          const job = remaining.find((j) => j.method === record.method && j.lambda === record.lambda && j.seed === record.seed) ?? {
+            method: record.method,
+            lambda: record.lambda,
+            seed: record.seed,
+          }
           return Effect.flatMap(documentForJob(document, job), (d) => writeRunRecord(options.out, job, d, record))
         }).pipe(Effect.catchAll((e) => Console.error(`error: ${e.message}`))),
         Console.log(runLine(record, finished + reused.size, total + reused.size)),

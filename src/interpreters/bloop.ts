@@ -58,7 +58,9 @@ export const BloopOptions = Schema.Struct({
   /**
    * τ, n-level Gram–Schmidt's relative tolerance: a higher level's reference whose part outside the
    * span of the levels above it is at most τ·‖reference‖ adds no direction (default 4·2⁻²⁴, four
-   * float32 roundings of the reference; see `core/projectedCombination.ts`). Two levels ignore it.
+   * float32 roundings of the reference; see `core/projectedCombination.ts`), under every `emaOrder`,
+   * `emaInit` and `perBlock`. τ < 1 never drops the first reference (its residual is itself), so
+   * two levels only skip a zero reference; τ = 1 drops every reference (no projection).
    */
   spanTolerance: Schema.optional(UnitRate),
 })
@@ -120,8 +122,8 @@ const lowerBloop = (name: string, fixed: Partial<BloopOptions>): Interpreter<Blo
             const emas = nextEmas()
             const references = options.ema ? emas : g.slice(0, averaged)
             const direction = options.perBlock
-              ? blockwise(state.blocks, [...g, ...references], (parts) => bloopDirection(parts.slice(0, g.length), parts.slice(g.length), lambdas))
-              : bloopDirection(g, references, lambdas)
+              ? blockwise(state.blocks, [...g, ...references], (parts) => bloopDirection(parts.slice(0, g.length), parts.slice(g.length), lambdas, spanTolerance))
+              : bloopDirection(g, references, lambdas, spanTolerance)
             return [direction, { t: state.t + 1, emas, blocks: state.blocks }]
           }
           const references = options.ema && !seeded ? state.emas : g.slice(0, averaged)

@@ -1,14 +1,16 @@
 /**
- * Experiment families (b) and (c) on generated digit images (see `glyphs.ts`).
+ * Two small problems on generated digit images (see `glyphs.ts`), in the catalogue for specs and
+ * tests that need a digit task without the MNIST data (the experiment families that used them were
+ * replaced by the MNIST families of docs/experiments.md).
  *
- * (b) Multi-task learning (Hsieh et al. 2024, §5.3, after Cifar10Mnist): every image holds a
- *     bright digit and a dim overlaid digit; a shared trunk feeds two heads, the main task reads
- *     the bright digit and the auxiliary task the dim one. The trunk is narrow on purpose, so the
- *     two tasks compete for its units.
- * (c) Joint training on two data sets (§5.4): main = a small training set from the distribution
- *     we care about; auxiliary = a larger training set from a shifted distribution (bold strokes
- *     with gaps and pixel noise, skewed class frequencies, 15% wrong labels). Held-out data of
- *     both distributions measure generalisation.
+ * `glyph-multitask` (after the paper's §5.3 Cifar10Mnist): every image holds a bright digit and a
+ *     dim overlaid digit; a shared trunk feeds two heads, the main task reads the bright digit and
+ *     the auxiliary task the dim one. The trunk is narrow on purpose, so the two tasks compete for
+ *     its units.
+ * `glyph-joint` (after §5.4): main = a small training set from the distribution we care about;
+ *     auxiliary = a larger training set from a shifted distribution (bold strokes with gaps and
+ *     pixel noise, skewed class frequencies, 15% wrong labels). Held-out data of both
+ *     distributions measure generalisation.
  */
 import { Schema } from "effect"
 import { tf } from "../core/tf.ts"
@@ -33,7 +35,7 @@ export interface MultiTaskOptions {
 
 export const defaultMultiTaskOptions: MultiTaskOptions = { trainSize: 3000, testSize: 1000, trunk: 24, dataSeed: 11 }
 
-/** The style of the overlaid images of family (b). */
+/** The style of the overlaid images of `glyph-multitask`. */
 export const overlaidStyle: GlyphStyle = {
   intensity: [0.7, 1],
   dropout: 0.1,
@@ -44,7 +46,7 @@ export const overlaidStyle: GlyphStyle = {
   overlay: { intensity: [0.4, 0.6] },
 }
 
-/** (b): main = the bright digit, auxiliary = the overlaid dim digit, one shared trunk. */
+/** `glyph-multitask`: main = the bright digit, auxiliary = the overlaid dim digit, one shared trunk. */
 export const multiTaskProblem = (options: Partial<MultiTaskOptions> = {}): Problem => {
   const { trainSize, testSize, trunk, dataSeed } = { ...defaultMultiTaskOptions, ...options }
   return twoHeadProblem({
@@ -70,7 +72,7 @@ export interface JointOptions {
 
 export const defaultJointOptions: JointOptions = { targetSize: 200, shiftedSize: 3000, testSize: 1000, hidden: 64, dataSeed: 21 }
 
-/** The distribution we care about in family (c): thin strokes, anywhere in a 3×3 range of offsets. */
+/** The distribution we care about in `glyph-joint`: thin strokes, anywhere in a 3×3 range of offsets. */
 export const targetStyle: GlyphStyle = {
   intensity: [0.6, 1],
   dropout: 0.1,
@@ -80,7 +82,7 @@ export const targetStyle: GlyphStyle = {
   labelNoise: 0,
 }
 
-/** The shifted distribution of family (c): bold, broken and noisy strokes in a 2×2 range of offsets, skewed classes, 15% wrong labels. */
+/** The shifted distribution of `glyph-joint`: bold, broken and noisy strokes in a 2×2 range of offsets, skewed classes, 15% wrong labels. */
 export const shiftedStyle: GlyphStyle = {
   intensity: [0.8, 1],
   dropout: 0.3,
@@ -91,7 +93,7 @@ export const shiftedStyle: GlyphStyle = {
   labelNoise: 0.15,
 }
 
-/** (c): main = cross-entropy on a small target set, auxiliary = on a larger shifted set. */
+/** `glyph-joint`: main = cross-entropy on a small target set, auxiliary = on a larger shifted set. */
 export const jointProblem = (options: Partial<JointOptions> = {}): Problem => {
   const { targetSize, shiftedSize, testSize, hidden, dataSeed } = { ...defaultJointOptions, ...options }
   return targetAndShiftedProblem({

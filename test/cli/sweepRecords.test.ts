@@ -46,3 +46,42 @@ describe("scalpel sweep interrupted mid-sweep", () => {
     expect(await readFile(join(out, "runs", kept[0]!), "utf8")).toBe(first)
   })
 })
+
+describe("scalpel sweep --learning-rate-scaling", () => {
+  const learningRates = async (out: string) => {
+    const rates: Record<string, number> = {}
+    for (const name of await records(out)) {
+      const saved = JSON.parse(await readFile(join(out, "runs", name), "utf8")) as {
+        job: { lambda: number }
+        document: { optimizer: { learningRate: number } }
+      }
+      rates[String(saved.job.lambda)] = saved.document.optimizer.learningRate
+    }
+    return rates
+  }
+
+  it("trains each λ at the spec's rate × 1/(1 + λ) and records that rate (so that a rerun reuses the records); without the option, the spec's rate", { timeout: 120_000 }, async () => {
+    const spec = join(folder, "scaled.json")
+    await writeFile(spec, JSON.stringify(leastSquaresSpec({ optimizer: { kind: "sgd", learningRate: 0.4 } })))
+    const grid = ["--method", "weighted-sum", "--lambda", "1,3", "--seeds", "1", "--jobs", "1"]
+    const scaledOut = join(folder, "scaled")
+    const scaled = await cli(["sweep", spec, ...grid, "--learning-rate-scaling", "inverse-one-plus-lambda", "--out", scaledOut])
+    expect(scaled.code, scaled.stderr).toBe(0)
+    expect(await learningRates(scaledOut)).toEqual({ "1": 0.2, "3": 0.1 })
+    // The records hold the documents the jobs trained, so the same sweep again reuses them all.
+    const again = await cli(["sweep", spec, ...grid, "--learning-rate-scaling", "inverse-one-plus-lambda", "--out", scaledOut])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toContain("reusing 2 finished run(s)")
+    const plainOut = join(folder, "plain")
+    const plain = await cli(["sweep", spec, ...grid, "--out", plainOut])
+    expect(plain.code, plain.stderr).toBe(0)
+    expect(await learningRates(plainOut)).toEqual({ "1": 0.4, "3": 0.4 })
+  })
+
+  it("names the allowed values of a bad scaling", { timeout: 60_000 }, async () => {
+    const spec = join(folder, "scaled.json")
+    const bad = await cli(["sweep", spec, "--learning-rate-scaling", "linear", "--jobs", "1", "--out", join(folder, "bad")])
+    expect(bad.code).not.toBe(0)
+    expect(bad.stdout + bad.stderr).toContain("inverse-one-plus-lambda")
+  })
+})

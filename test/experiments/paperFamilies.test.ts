@@ -1,5 +1,5 @@
 /**
- * The reduced ("smoke") version of the paper's experiment families (docs/experiments.md (d)–(h)),
+ * The reduced ("smoke") version of the paper's experiment families (docs/experiments.md (b)–(f)),
  * end to end through the command line: every grid point ran once, the files each family promises
  * exist (fronts, and the metric, mixed-loss and trajectory figures where declared), and the
  * report says when there is no held-out data. The pipeline, not the conclusion.
@@ -37,6 +37,12 @@ describe.each([
     const full = await Effect.runPromise(loadExperiment(name, false))
     if (name !== "ema-ablation") expect(full.grid.methods).toEqual(paperMethods)
     expect(full.grid.seeds).toBeGreaterThanOrEqual(3)
+    // §5.2's grid: log₁₀ λ ∈ {−4, −3.5, …, 0}.
+    if (name === "smooth") {
+      const halfDecades = full.grid.lambdas.map((l) => 2 * Math.log10(l))
+      expect(halfDecades.map(Math.round)).toEqual([-8, -7, -6, -5, -4, -3, -2, -1, 0])
+      for (const h of halfDecades) expect(Math.abs(h - Math.round(h))).toBeLessThan(1e-9)
+    }
     const out = join(folder, name)
     await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "experiment", name, "--smoke", "--jobs", jobs, "--out", out], {
       env: { ...process.env, SCALPEL_BACKEND: "wasm" },

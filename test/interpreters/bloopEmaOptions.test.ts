@@ -7,7 +7,7 @@ import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { layoutOf } from "../../src/core/paramVector.ts"
 import { objective } from "../../src/dsl/objective.ts"
-import { prioritize } from "../../src/dsl/structure.ts"
+import { hierarchy, prioritize } from "../../src/dsl/structure.ts"
 import { bloop, bloopNoEma } from "../../src/interpreters/bloop.ts"
 import { runRule } from "../../src/testing/checkInterpreter.ts"
 import { useCpuBackend } from "../support/cpuBackend.ts"
@@ -104,5 +104,43 @@ describe("Bloop's EMA options: update order and initialisation", () => {
   it("zeros with the update after: the first step projects on nothing, d₁ = g_main + λ·g_aux", async () => {
     const [first] = await directions({ emaInit: "zeros" })
     expectClose([first!], [steps[0]![0].map((x, i) => x + lambda * steps[0]![1][i]!)])
+  })
+})
+
+describe("Bloop's spanTolerance τ holds under every EMA option and with perBlock", () => {
+  // Three levels: g₁ = e₀ + 0.1·e₁ has residual ratio 0.0995 beside g₀ = e₀. With τ = 0.5 it is
+  // dropped, so g₂ is projected off g₀ only: d = e₀ + (0, 0.1, 0) + (0, 0.4, 0.5) = (1, 0.5, 0.5);
+  // with the default τ it is kept and d = (1, 0.1, 0.5) (the paper's §2.3).
+  const third = objective("third", () => { throw new Error("gradients are supplied") })
+  const threeLevels = hierarchy([main, aux, third])
+  const first: ReadonlyArray<Float32Array> = [Float32Array.from([1, 0, 0]), Float32Array.from([1, 0.1, 0]), Float32Array.from([0.3, 0.4, 0.5])]
+  const firstDirection = (interpreter: typeof bloop, options: Record<string, unknown>) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const decoded = yield* interpreter.decodeOptions(options)
+        const rule = yield* interpreter.lower(threeLevels, decoded, { seed: 0 })
+        return [...runRule(rule, layout, [first])[0]!]
+      }),
+    )
+  // ("after", "zeros") projects the first step on nothing (ĝ = 0), so it has no reference to drop.
+  const cases = [
+    [bloop, { emaOrder: "after", emaInit: "first" }],
+    [bloop, { emaOrder: "before", emaInit: "first" }],
+    [bloop, { emaOrder: "before", emaInit: "zeros" }],
+    [bloopNoEma, { emaOrder: "after" }],
+    [bloopNoEma, { emaOrder: "before" }],
+  ] as const
+  for (const [interpreter, options] of cases) {
+    for (const perBlock of [false, true]) {
+      it(`${interpreter.name} ${JSON.stringify(options)}, perBlock ${perBlock}: τ = 0.5 drops the reference, the default keeps it`, async () => {
+        expectClose([await firstDirection(interpreter, { ...options, perBlock, spanTolerance: 0.5 })], [[1, 0.5, 0.5]])
+        expectClose([await firstDirection(interpreter, { ...options, perBlock })], [[1, 0.1, 0.5]])
+      })
+    }
+  }
+
+  it("τ = 1 drops every reference, the first included: d = g₀ + g₁ + g₂; two levels with τ < 1 still project", async () => {
+    expectClose([await firstDirection(bloop, { spanTolerance: 1 })], [[2.3, 0.5, 0.5]])
+    expectClose(await directions({ spanTolerance: 0.999 }), expected("after", "first"))
   })
 })

@@ -10,6 +10,7 @@
 import fc from "fast-check"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { useHostKernels } from "../../src/core/hostKernels.ts"
+import { defaultSpanTolerance, projectionCoefficients } from "../../src/core/projectedCombination.ts"
 import { pseudoInverseSolve, symmetricFrom } from "../../src/core/smallQp.ts"
 import type { Tensor1D } from "../../src/core/tf.ts"
 import { bloopDirection } from "../../src/interpreters/bloop.ts"
@@ -22,6 +23,7 @@ import { useCpuBackend } from "../support/cpuBackend.ts"
 import {
   blockGram,
   blockNorms,
+  bloopErrorBound,
   combination64,
   correlation,
   eigenvalues,
@@ -233,7 +235,10 @@ describe.each([
       runs,
     ))
 
-  it("n-level Bloop = the paper's §2.3 Gram–Schmidt: every reference whose residual is ≥ 1e-5 of its norm is projected out", () =>
+  // The bound (test/support/extremeSets.ts, `bloopErrorBound`): the projections' coefficients are
+  // solved from the Gram matrix, so level j errs by up to λⱼ·ε′·√j·(‖gⱼ‖ + ‖xⱼ‖₁)/σⱼ, σⱼ the smallest
+  // singular value of the unit references r₀..r_{j−1} — not the residual ratios ρᵢ (σⱼ ≤ min ρᵢ).
+  it("n-level Bloop = the paper's §2.3 Gram–Schmidt within 2Σⱼλⱼε′√j(‖gⱼ‖ + ‖xⱼ‖₁)/σⱼ + the combination's rounding, wherever ε′k/σ² ≤ 1e-3", () =>
     fc.assert(
       fc.property(
         extremeBlockSets({ maxLength, largeShare, minCount: 3, maxCount: 4, kinds: ["near-parallel", "near-opposite", "spread"], nearness: { min: -5, max: -2 } }),
@@ -241,35 +246,26 @@ describe.each([
           const k = set.blocks.length
           const lambdas = [1, 0.5, 2, 1.5].slice(0, k)
           const refs = set.blocks.slice(0, k - 1)
-          // Residual ratios ρᵢ = ‖qᵢ‖/‖rᵢ‖ of the exact (float64, no tolerance) Gram–Schmidt.
+          // Residual ratios ρᵢ = ‖qᵢ‖/‖rᵢ‖ of the exact (float64, no tolerance) Gram–Schmidt: every
+          // reference is kept by the default τ = 4·2⁻²⁴.
           const basis = reference.orthogonalBasis(refs, 0)
-          const rho = basis.map((q, i) => reference.norm(q) / reference.norm(refs[i]!))
-          fc.pre(rho.every((x) => x >= 1e-5))
+          fc.pre(basis.every((q, i) => reference.norm(q) >= 1e-5 * reference.norm(refs[i]!)))
+          const { bound, order } = bloopErrorBound(set, lambdas, host ? "host" : "tensor-op")
+          fc.pre(order <= 1e-3)
           const expected = reference.bloopLevels(set.blocks, lambdas, refs, 0)
           const d = ruleDirection(set, (tasks) => bloopDirection(tasks, tasks.slice(0, k - 1), lambdas))
-          const eps = gramResolution(set.length)
-          const norms = blockNorms(set)
-          // Level j's projection onto q_i has relative error ≤ 16ε/ρᵢ² (‖qᵢ‖² and ⟨g, qᵢ⟩ from G); its
-          // coefficients on the r's are ~‖gⱼ‖/ρᵢ, which the float32 combination rounds.
-          let bound = 2 * u32 * reference.norm(expected) + gamma64(2 * k) * norms[0]!
-          let mass = norms[0]!
-          for (let j = 1; j < k; j++) {
-            const inverse = rho.slice(0, j).reduce((acc, x) => acc + 1 / x, 0)
-            const inverseSq = rho.slice(0, j).reduce((acc, x) => acc + 1 / (x * x), 0)
-            bound += lambdas[j]! * norms[j]! * 16 * eps * inverseSq
-            mass += lambdas[j]! * norms[j]! * (1 + 4 * inverse)
-          }
-          bound += host ? gamma64(2 * k) * mass : ((2 * k + 2) * u32 / (1 - (2 * k + 2) * u32)) * mass
-          expectAtMost("paper's Gram–Schmidt", "‖d − d₆₄‖", reference.distance(d, expected), bound, "Gram and combination rounding")
+          expectAtMost("paper's Gram–Schmidt", "‖d − d*‖", reference.distance(d, expected), bound, "2Σⱼλⱼε′√j(‖gⱼ‖ + ‖xⱼ‖₁)/σⱼ + combination")
         },
       ),
       runs,
     ))
 
-  // Open (issue #11): found with fast-check seed 202. Four levels in a 3-entry block, references
-  // r₀ ≈ r₁ (residual ratio ρ₁ = 3.8e-5), ρ₂ = 0.117: ‖d − d₆₄‖ = 2.35e-5 against the property's bound
-  // 1.77e-5 (its 16ε/ρᵢ² per level does not carry the error of qᵢ into the later levels' projections).
-  it.fails("n-level Bloop on a near-parallel 4-level set in 3 entries stays within the property's bound (open: 1.33× over)", () => {
+  // Found with fast-check seed 202 against an earlier bound, Σ 16ε/ρᵢ² relative per level, which
+  // ignored how the residuals' errors carry into later levels: four levels in a 3-entry block,
+  // r₀ ≈ r₁ (ρ₁ = 3.8e-5), ρ₂ = 0.117, but σ₃ = 3.1e-6 (ε′k/σ₃² = 5.5e-4): on the host
+  // ‖d − d*‖ = 2.35e-5 exceeded that bound (1.77e-5) and is 0.024 of this one (9.7e-4; at n = 3 the
+  // Gram matrix's actual rounding is far below ε). scripts/bloopBoundRatio.ts measures the ratios.
+  it("n-level Bloop on a near-parallel 4-level set in 3 entries (σ ≪ min ρᵢ) stays within the bound", () => {
     const set: BlockSet = {
       length: 3,
       offset: 0,
@@ -280,9 +276,13 @@ describe.each([
         Float32Array.from([0.19645275175571442, 0.0002477127709425986, -0.9805132746696472]),
       ],
     }
-    const expected = reference.bloopLevels(set.blocks, [1, 0.5, 2, 1.5], set.blocks.slice(0, 3), 0)
-    const d = ruleDirection(set, (tasks) => bloopDirection(tasks, tasks.slice(0, 3), [1, 0.5, 2, 1.5]))
-    expect(reference.distance(d, expected)).toBeLessThanOrEqual(1.77e-5)
+    const lambdas = [1, 0.5, 2, 1.5]
+    const expected = reference.bloopLevels(set.blocks, lambdas, set.blocks.slice(0, 3), 0)
+    const d = ruleDirection(set, (tasks) => bloopDirection(tasks, tasks.slice(0, 3), lambdas))
+    const { bound, order } = bloopErrorBound(set, lambdas, host ? "host" : "tensor-op")
+    expect(order).toBeLessThanOrEqual(1e-3)
+    const error = reference.distance(d, expected)
+    expectAtMost("paper's Gram–Schmidt", "‖d − d*‖", error, bound, "bloopErrorBound")
   })
 
   it("exact values: IMTL-G on orthogonal e_a, ρ·e_b is ρ/(1+ρ)·(e_a + e_b); CAGrad on unit tasks at 120° (c = 0.5) reaches 0.375; Bloop e₀, e₀ + 1e-4·e₁, (0.3, 0.4, 0.5) gives (1, 1e-4, 0.5)", () =>
@@ -307,3 +307,39 @@ describe.each([
       { numRuns: 3, endOnFailure: true },
     ), 600_000)
 })
+
+// The rounding of a Gram matrix of 2–6 nonzero entries is far below its bound ε at the lengths
+// drawn, so the property above cannot approach its bound at large n. Here the rule's small problem
+// gets R and P with every entry moved by the most the bound allows (±ε‖a‖‖b‖, signs and sizes drawn),
+// as a long sum's rounding may: the bound must still hold (its worst ratio here is about 0.5:
+// scripts/bloopBoundRatio.ts).
+it("n-level Bloop's Gram–Schmidt on a Gram matrix perturbed by up to ε‖a‖‖b‖ per entry stays within 2Σⱼλⱼε′√j(‖gⱼ‖ + ‖xⱼ‖₁)/σⱼ", () =>
+  fc.assert(
+    fc.property(
+      extremeBlockSets({ maxLength, largeShare, minCount: 3, maxCount: 4, kinds: ["near-parallel", "near-opposite", "spread"], nearness: { min: -5, max: -2 } }),
+      fc.array(fc.oneof(fc.constantFrom(-1, 1), fc.double({ min: -1, max: 1, noNaN: true })), { minLength: 32, maxLength: 32 }),
+      (set, moves) => {
+        const k = set.blocks.length
+        const m = k - 1
+        const lambdas = [1, 0.5, 2, 1.5].slice(0, k)
+        const refs = set.blocks.slice(0, m)
+        const basis = reference.orthogonalBasis(refs, 0)
+        fc.pre(basis.every((q, i) => reference.norm(q) >= 1e-5 * reference.norm(refs[i]!)))
+        const { bound, order } = bloopErrorBound(set, lambdas, "float64")
+        fc.pre(order <= 1e-3)
+        const eps = gramResolution(set.length)
+        const norms = blockNorms(set)
+        const R = new Float64Array(m * m)
+        const P = new Float64Array(k * m)
+        for (let a = 0; a < m; a++)
+          for (let b = a; b < m; b++) R[a * m + b] = R[b * m + a] = reference.dot(refs[a]!, refs[b]!) + moves[a * m + b]! * eps * norms[a]! * norms[b]!
+        for (let j = 1; j < k; j++) for (let a = 0; a < j; a++) P[j * m + a] = reference.dot(set.blocks[j]!, refs[a]!) + moves[16 + j * m + a]! * eps * norms[j]! * norms[a]!
+        const { gCoefficients, rCoefficients } = projectionCoefficients(R, P, lambdas, { levels: k, length: set.length, spanTolerance: defaultSpanTolerance })
+        const d = reference.weightedSum([...set.blocks.map((g, i) => [gCoefficients[i]!, g] as const), ...refs.map((r, a) => [rCoefficients[a]!, r] as const)])
+        const expected = reference.bloopLevels(set.blocks, lambdas, refs, 0)
+        const error = reference.distance(d, expected)
+        expectAtMost("perturbed Gram", "‖d − d*‖", error, bound, "2Σⱼλⱼε′√j(‖gⱼ‖ + ‖xⱼ‖₁)/σⱼ + γ₂ₖ₊₂·mass")
+      },
+    ),
+    { numRuns: 400, endOnFailure: true },
+  ))

@@ -1,10 +1,12 @@
 import fc from "fast-check"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { gramMatrix64, innerProductResolution } from "../../src/core/hostSweeps.ts"
 import { minNormInHull, nonNegativeQuadratic, symmetricFrom, twoPointMinNorm, quadraticForm, matVec } from "../../src/core/smallQp.ts"
 import { mgda, mgdaDirection } from "../../src/interpreters/mgda.ts"
 import { checkInterpreter, expectAtMost, gamma, gradientSets, onArrays, permutationInvariant, positivelyHomogeneous, reference, vectorSetWithCosine } from "scalpel/testing"
 import { useCpuBackend } from "../support/cpuBackend.ts"
+import { eigenvalues } from "../support/extremeSets.ts"
 import { gram64, gramRuleTolerance, largestNorm } from "../support/gram.ts"
 
 useCpuBackend()
@@ -22,7 +24,7 @@ const entry = fc.oneof(
   fc.double({ min: -1, max: 1, noNaN: true }).map((x) => (Math.abs(x) < 1e-150 ? 0 : x)),
 )
 
-/** Random PSD matrices (float64 Gram matrices of random vectors), k in 1..6. */
+/** Float64 Gram matrices of random float64 vectors, k in 1..6 (PSD up to their rounding). */
 const psdMatrices = fc
   .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }))
   .chain(([k, n]) => fc.array(fc.array(entry, { minLength: n, maxLength: n }), { minLength: k, maxLength: k }))
@@ -30,6 +32,43 @@ const psdMatrices = fc
     const g = gram64(vs)
     return symmetricFrom(vs.length, (i, j) => g[i]![j]!)
   })
+
+/**
+ * Gram matrices as the rules build them: k ≤ 6 float32 vectors of n ≤ 6 entries (0, ±2⁻⁶⁰ … 1),
+ * accumulated in float64 (`gramMatrix64`). The first `distinct` vectors are random or near copies
+ * s·b + 2⁻ᵉ·r of the one before (e ≤ 24: residual ratios down to about 1e-7, condition numbers up
+ * to 1e14); up to three exact copies ±2ᵉ·b (|e| ≤ 30, no underflow) follow, so H is often singular.
+ * The exact Gram matrix of float32 vectors is positive semi-definite; G errs from it by at most
+ * ε‖gᵢ‖‖gⱼ‖ per entry (ε = `innerProductResolution(n)`). Random float64 vectors with entries down
+ * to 1e-150 (the generator above) give matrices the rules never see, indefinite by rounding.
+ */
+const entry32 = fc.oneof(
+  fc.constant(0),
+  fc.tuple(fc.double({ min: -60, max: 0, noNaN: true }), fc.boolean()).map(([e, negative]) => Math.fround((negative ? -1 : 1) * 2 ** e)),
+  fc.float({ min: -1, max: 1, noNaN: true }).map((x) => (Math.abs(x) < 2 ** -60 ? 0 : x)),
+)
+const powerOfTwo = fc.tuple(fc.integer({ min: -30, max: 30 }), fc.boolean()).map(([e, negative]) => (negative ? -1 : 1) * 2 ** e)
+const float32Grams = fc
+  .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 3 }))
+  .chain(([n, count, copies]) => {
+    const vector = fc.array(entry32, { minLength: n, maxLength: n })
+    const distinct = Math.min(count, n)
+    return fc.tuple(
+      vector,
+      fc.array(fc.tuple(fc.boolean(), powerOfTwo, fc.integer({ min: 1, max: 24 }), vector), { minLength: distinct - 1, maxLength: distinct - 1 }),
+      fc.array(fc.tuple(fc.nat(), powerOfTwo), { minLength: copies, maxLength: copies }),
+    )
+  })
+  .map(([first, rest, copies]) => {
+    const base = rest.reduce<ReadonlyArray<ReadonlyArray<number>>>(
+      (acc, [near, s, e, r]) => [...acc, near ? acc[acc.length - 1]!.map((x, i) => Math.fround(s * x + 2 ** -e * r[i]!)) : r],
+      [first],
+    )
+    const vectors = [...base, ...copies.map(([i, s]) => base[i % base.length]!.map((x) => s * x))].slice(0, 6).map((v) => Float32Array.from(v))
+    return { vectors, distinct: base.length }
+  })
+/** Coefficients y of f = H·y: 0 or normal doubles in [−1, 1] (the solver's domain: no subnormal f). */
+const coefficient = fc.double({ min: -1, max: 1, noNaN: true }).map((v) => (Math.abs(v) < 1e-8 ? 0 : v))
 
 /** argmin over the simplex by enumerating supports (float64 reference; exponential, fine for k ≤ 6). */
 const bruteForceMinNorm = (G: ReadonlyArray<ReadonlyArray<number>>): number => {
@@ -59,27 +98,38 @@ const bruteForceMinNorm = (G: ReadonlyArray<ReadonlyArray<number>>): number => {
 }
 
 describe("small exact solvers (float64)", () => {
-  it("Lawson–Hanson meets the KKT conditions of min ½xᵀHx − fᵀx, x ≥ 0", () =>
+  it("Lawson–Hanson meets the KKT conditions of min ½xᵀHx − fᵀx, x ≥ 0, on Gram matrices of float32 vectors, to (1e-13 + 4ε)·‖gᵢ‖Σⱼ‖gⱼ‖(xⱼ + |yⱼ|)", () =>
     fc.assert(
       // f = H·y keeps the problem bounded below (f in the range of H), as in every use by the rules.
-      fc.property(psdMatrices, fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 6, maxLength: 6 }), (H, y6) => {
-        const f = matVec(H, y6.slice(0, H.size))
+      fc.property(float32Grams, fc.array(coefficient, { minLength: 6, maxLength: 6 }), ({ vectors, distinct }, y6) => {
+        const k = vectors.length
+        const eps = innerProductResolution(vectors[0]!.length)
+        const G = gramMatrix64(vectors)
+        const norms = Array.from({ length: k }, (_, i) => Math.sqrt(G[i * k + i]!))
+        // The distinct directions must be resolved by G (λ_min of their correlation matrix above
+        // 10³·k·ε, as for the rules' guarantees); exact copies make H singular, which is covered.
+        const directions = [...Array(distinct).keys()].filter((i) => norms[i]! > 0)
+        if (directions.length > 0) fc.pre(eigenvalues(directions.map((i) => directions.map((j) => G[i * k + j]! / (norms[i]! * norms[j]!))))[0]! > 1e3 * k * eps)
+        const H = symmetricFrom(k, (i, j) => G[i * k + j]!)
+        const f = matVec(H, y6.slice(0, k))
         const x = nonNegativeQuadratic(H, f)
         const w = matVec(H, x).map((hx, i) => f[i]! - hx)
-        const scale = 1 + Math.max(...H.values.map(Math.abs))
-        for (let i = 0; i < H.size; i++) {
+        for (let i = 0; i < k; i++) {
           expect(x[i]).toBeGreaterThanOrEqual(0)
-          expect(w[i]).toBeLessThanOrEqual(1e-9 * scale) // dual feasibility
-          // complementarity, relative to the row's terms as the solver's tolerance is (smallQp.ts)
-          const row = Math.abs(f[i]!) + Array.from({ length: H.size }, (_, j) => Math.abs(H.values[i * H.size + j]! * x[j]!)).reduce((a, b) => a + b, 0)
-          if (x[i]! > 0) expect(Math.abs(w[i]!)).toBeLessThanOrEqual(1e-9 * (row + scale))
+          // The solver's tolerance (1e-13 of its row's terms |fᵢ| + Σⱼ|Hᵢⱼxⱼ|) and the rounding of w
+          // computed from G, both at most their factor times ‖gᵢ‖Σⱼ‖gⱼ‖(xⱼ + |yⱼ|) — the scale on
+          // which G's own rounding (ε‖gᵢ‖‖gⱼ‖ per entry) moves wᵢ.
+          const scale = norms[i]! * norms.reduce((acc, s, j) => acc + s * (x[j]! + Math.abs(y6[j]!)), 0)
+          const tolerance = (1e-13 + 4 * eps) * scale
+          expectAtMost("dual feasibility", `w${i}`, w[i]!, tolerance, "(1e-13 + 4ε)·‖gᵢ‖Σ‖gⱼ‖(xⱼ + |yⱼ|)")
+          if (x[i]! > 0) expectAtMost("complementarity", `|w${i}|`, Math.abs(w[i]!), tolerance, "(1e-13 + 4ε)·‖gᵢ‖Σ‖gⱼ‖(xⱼ + |yⱼ|)")
         }
       }),
     ))
 
   it("Lawson–Hanson: a coordinate that cannot enter (a zero column with a subnormal f entry) does not stop the others", () => {
-    // Found by the KKT property above (seed 2 of a search): H's only non-zero entries are
-    // H₀₂ = H₂₀ = 5e-324 and H₂₂ = 0.25, f = (5e-324, 0, 0.125, 0, 0). Coordinate 0 has the largest
+    // Found by the KKT property when it drew float64 Gram matrices (seed 2 of a search): H's only
+    // non-zero entries are H₀₂ = H₂₀ = 5e-324 and H₂₂ = 0.25, f = (5e-324, 0, 0.125, 0, 0). Coordinate 0 has the largest
     // scaled gradient but no column to move along; the solver kept choosing it and returned x = 0,
     // where x₂ = 0.5 is the minimiser.
     const values = new Array<number>(25).fill(0)

@@ -13,7 +13,7 @@
 import { expandBlockSet, reference, type BlockSet } from "scalpel/testing"
 import { normalisedGram } from "../../src/core/gram.ts"
 import { innerProductBlock, innerProductResolution } from "../../src/core/hostSweeps.ts"
-import type { SymmetricMatrix } from "../../src/core/smallQp.ts"
+import { pseudoInverseSolve, symmetricFrom, type SymmetricMatrix } from "../../src/core/smallQp.ts"
 import { tf, type Tensor1D } from "../../src/core/tf.ts"
 
 /** γₙ for float64 accumulation: n·2⁻⁵³/(1 − n·2⁻⁵³). */
@@ -126,4 +126,60 @@ export const eigenvalues = (rows: ReadonlyArray<ReadonlyArray<number>>): Readonl
 export const correlation = (set: BlockSet): ReadonlyArray<ReadonlyArray<number>> => {
   const g = blockGram(set)
   return g.map((row, i) => row.map((x, j) => x / Math.sqrt(g[i]![i]! * g[j]![j]!)))
+}
+
+/** n-level Bloop's error bound for a set (see {@link bloopErrorBound}). */
+export interface BloopBound {
+  /** ‖d − d*‖ may reach this (first-order data term, doubled, plus the float32 combination's rounding). */
+  readonly bound: number
+  /** The data term alone: 2·Σⱼ λⱼ·ε′·√j·(‖gⱼ‖ + ‖xⱼ‖₁)/σⱼ. */
+  readonly data: number
+  /** ε′·k/σ_min², the first-order expansion's relative size: the bound is stated where it is ≤ 1e-3. */
+  readonly order: number
+}
+
+/**
+ * Error bound of n-level Bloop's direction d (`core/projectedCombination.ts`) against the exact
+ * d* = g₀ + Σ_{j≥1} λⱼ·π_{span(r₀..r_{j−1})}(gⱼ), for references rᵢ = gᵢ (the levels themselves),
+ * every reference kept. The rule solves for the projections' coefficients from the Gram matrix R
+ * of the references and the products P_ja = ⟨gⱼ, r_a⟩, each entry erring by at most
+ * ε·‖a‖‖b‖ (ε the inner products' resolution at the set's length). For level j let
+ * Nⱼ = [r₀/‖r₀‖ … r_{j−1}/‖r_{j−1}‖], Cⱼ = NⱼᵀNⱼ, σⱼ = σ_min(Nⱼ) = √λ_min(Cⱼ) (= 1/‖Uⱼ⁻¹‖ for
+ * the Cholesky factor Uⱼ of Cⱼ, whose diagonal holds the residual ratios ρᵢ: σⱼ ≤ min ρᵢ and can be
+ * far smaller), and xⱼ = Cⱼ⁻¹Nⱼᵀgⱼ the coefficients of gⱼ's projection on the unit references. To
+ * first order δxⱼ = Cⱼ⁻¹(δbⱼ − δCⱼxⱼ) with |δbⱼ| ≤ ε‖gⱼ‖ and |δCⱼxⱼ| ≤ ε‖xⱼ‖₁ entrywise, and
+ * the direction moves by λⱼ‖NⱼCⱼ⁻¹(…)‖ ≤ λⱼ·ε·√j·(‖gⱼ‖ + ‖xⱼ‖₁)/σⱼ — at most ε·j/σⱼ² relative
+ * to λⱼ‖gⱼ‖ (‖xⱼ‖₁ ≤ √j‖gⱼ‖/σⱼ). The float64 arithmetic of the small Gram–Schmidt acts like a
+ * further perturbation of R of γ⁽⁶⁴⁾₂ₖ (measured: ≤ 7u₆₄ at k ≤ 4), so ε′ = ε + γ⁽⁶⁴⁾₂ₖ; the
+ * factor 2 covers the second-order terms where ε′·k/σ² ≤ 1e-3. The combination d = Σc·v then
+ * rounds: on the host in float64, rounded once (u₃₂‖d‖ + γ⁽⁶⁴⁾₂ₖ₊₂·mass), with float32 tensor
+ * operations γ⁽³²⁾₂ₖ₊₂·mass + u₃₂‖d‖, in float64 only (`"float64"`, for coefficients applied by a
+ * test) γ⁽⁶⁴⁾₂ₖ₊₂·mass; mass = ‖g₀‖ + Σⱼλⱼ(‖gⱼ‖ + ‖xⱼ‖₁) (the coefficients' mass).
+ */
+export const bloopErrorBound = (set: BlockSet, lambdas: ReadonlyArray<number>, combination: "host" | "tensor-op" | "float64"): BloopBound => {
+  const k = set.blocks.length
+  const norms = blockNorms(set)
+  const eps = gramResolution(set.length) + gamma64(2 * k)
+  let data = 0
+  let mass = norms[0]!
+  let order = 0
+  for (let j = 1; j < k; j++) {
+    const unit = set.blocks.slice(0, j).map((r, a) => Float64Array.from(r, (x) => x / norms[a]!))
+    const c = symmetricFrom(j, (a, b) => reference.dot(unit[a]!, unit[b]!))
+    const rows = Array.from({ length: j }, (_, a) => Array.from({ length: j }, (_, b) => c.values[a * j + b]!))
+    const sigmaSquared = Math.max(eigenvalues(rows)[0]!, 0)
+    const x = pseudoInverseSolve(c, unit.map((r) => reference.dot(r, set.blocks[j]!)), 0)
+    const x1 = x.reduce((acc, v) => acc + Math.abs(v), 0)
+    data += (2 * lambdas[j]! * eps * Math.sqrt(j) * (norms[j]! + x1)) / Math.sqrt(sigmaSquared)
+    mass += lambdas[j]! * (norms[j]! + x1)
+    order = Math.max(order, (eps * k) / sigmaSquared)
+  }
+  const d = reference.norm(reference.bloopLevels(set.blocks, lambdas, set.blocks.slice(0, k - 1), 0))
+  const rounding =
+    combination === "float64"
+      ? gamma64(2 * k + 2) * mass
+      : combination === "host"
+        ? u32 * (d + data) + gamma64(2 * k + 2) * mass
+        : (((2 * k + 2) * u32) / (1 - (2 * k + 2) * u32)) * mass + u32 * (d + data)
+  return { bound: data + rounding, data, order }
 }
