@@ -64,3 +64,11 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
 
 /** `--quick` in the arguments: fewer repetitions, for a smoke run. */
 export const isQuick = (args: ReadonlyArray<string>): boolean => args.includes("--quick")
+
+/**
+ * glibc malloc settings that keep freed blocks in the heap: blocks above 128 KB are otherwise
+ * returned to the system and mapped afresh, and on this virtual machine each fresh page costs a
+ * fault of tens of microseconds (docs/benchmarks.md). Benchmarks that compare runtimes or settings
+ * run children with and without it and say which.
+ */
+export const keptMemoryEnv: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "1073741824" }

@@ -18,7 +18,7 @@ import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { activateBackend } from "../src/core/backend.ts"
-import { interleave, isQuick, mb, median, ms, ratio, table } from "./measure.ts"
+import { interleave, isQuick, keptMemoryEnv, mb, median, ms, ratio, table } from "./measure.ts"
 import { combineStepper, lowerBuiltin } from "./rules.ts"
 import { batchSize, mlpProblem, mlpSpec, type MlpProblem, parameterCount, parameterDeclarations, twoLevels } from "./mlp.ts"
 import { overheadMethods, type OverheadMethod, type PairSamples } from "./overheadPair.ts"
@@ -46,8 +46,9 @@ const combineOnly = (problem: MlpProblem, rounds: number): Record<string, number
 const pairedRatios = (scalpel: ReadonlyArray<number>, hand: ReadonlyArray<number>): Array<number> => scalpel.map((s, i) => s / hand[i]!)
 
 /** Run one (method, repetition) in a child process and read its samples. */
-const runPair = (method: OverheadMethod, rounds: number): PairSamples => {
+const runPair = (method: OverheadMethod, rounds: number, env: Readonly<Record<string, string>>): PairSamples => {
   const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./overheadPair.ts", import.meta.url)), method, String(rounds)], {
+    env: { ...process.env, ...env },
     encoding: "utf8",
     maxBuffer: 64 * 2 ** 20,
   })
@@ -56,53 +57,60 @@ const runPair = (method: OverheadMethod, rounds: number): PairSamples => {
   return JSON.parse(last) as PairSamples
 }
 
+/** Each method in `repetitions` processes of its own; repetition r runs the methods in an order rotated by r. */
+const measureAll = (rounds: number, repetitions: number, env: Readonly<Record<string, string>>): Record<OverheadMethod, Array<PairSamples>> => {
+  const results = Object.fromEntries(overheadMethods.map((m) => [m, [] as Array<PairSamples>])) as Record<OverheadMethod, Array<PairSamples>>
+  for (let r = 0; r < repetitions; r++) {
+    for (let i = 0; i < overheadMethods.length; i++) {
+      const method = overheadMethods[(i + r) % overheadMethods.length]!
+      results[method].push(runPair(method, rounds, env))
+    }
+  }
+  return results
+}
+
+const spread = (xs: ReadonlyArray<number>) => (xs.length === 1 ? ratio(xs[0]!) : `${ratio(Math.min(...xs))}–${ratio(Math.max(...xs))}`)
+
+/** The overhead table of one allocator setting. */
+const overheadTable = (results: Record<OverheadMethod, ReadonlyArray<PairSamples>>): string => {
+  const pooled = (m: OverheadMethod, pick: (p: PairSamples) => ReadonlyArray<number>) => results[m].flatMap(pick)
+  return table(
+    ["method", "scalpel step (ms)", "hand-written tfjs (ms)", "ratio scalpel/tfjs", "per process", "ratio, CPU time", "per process, CPU", "target", "page faults per step, scalpel / tfjs", "peak RSS (MB)", "tfjs bytes (MB)"],
+    overheadMethods.map((m) => [
+      m,
+      ms(median(pooled(m, (p) => p.scalpelMs))),
+      ms(median(pooled(m, (p) => p.handMs))),
+      ratio(median(pooled(m, (p) => pairedRatios(p.scalpelMs, p.handMs)))),
+      spread(results[m].map((p) => median(pairedRatios(p.scalpelMs, p.handMs)))),
+      ratio(median(pooled(m, (p) => pairedRatios(p.scalpelCpuMs, p.handCpuMs)))),
+      spread(results[m].map((p) => median(pairedRatios(p.scalpelCpuMs, p.handCpuMs)))),
+      "≤ 1.05",
+      `${median(pooled(m, (p) => p.scalpelFaults))} / ${median(pooled(m, (p) => p.handFaults))}`,
+      mb(Math.max(...results[m].map((p) => p.peakRssBytes))),
+      mb(Math.max(...results[m].map((p) => p.peakTfBytes))),
+    ]),
+  )
+}
+
 export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const quick = isQuick(args)
   const rounds = quick ? 4 : 40
   const repetitions = quick ? 1 : 3
-  // Repetition r runs the methods in an order rotated by r, so no method always comes first.
-  const results: Record<string, Array<PairSamples>> = Object.fromEntries(overheadMethods.map((m) => [m, [] as Array<PairSamples>]))
-  for (let r = 0; r < repetitions; r++) {
-    for (let i = 0; i < overheadMethods.length; i++) {
-      const method = overheadMethods[(i + r) % overheadMethods.length]!
-      results[method]!.push(runPair(method, rounds))
-    }
-  }
-  const pooled = (m: OverheadMethod, pick: (p: PairSamples) => ReadonlyArray<number>) => results[m]!.flatMap(pick)
-  const ratios = (m: OverheadMethod, cpu: boolean) =>
-    results[m]!.map((p) => median(cpu ? pairedRatios(p.scalpelCpuMs, p.handCpuMs) : pairedRatios(p.scalpelMs, p.handMs)))
-  const spread = (xs: ReadonlyArray<number>) => (xs.length === 1 ? ratio(xs[0]!) : `${ratio(Math.min(...xs))}–${ratio(Math.max(...xs))}`)
   console.log(
     `backend: wasm; each method in ${repetitions} process(es) of its own, ${rounds} steps of each side per process after 3 warm-up steps, ` +
-      `alternating ABBA; ratio = median over all rounds of the paired ratios scalpel step / hand-written step (wall clock; CPU time beside it); ` +
+      `alternating ABBA; ratio = median over all rounds of the paired ratios scalpel step / hand-written step (wall clock; CPU time, all threads, beside it); ` +
       `'per process' = the range of each process's own median ratio; page faults = median minor page faults per step\n`,
   )
-  console.log(
-    table(
-      ["method", "scalpel step (ms)", "hand-written tfjs (ms)", "ratio scalpel/tfjs", "per process", "ratio, CPU time", "target", "page faults per step, scalpel / tfjs", "peak RSS (MB)", "tfjs bytes (MB)"],
-      overheadMethods.map((m) => {
-        const wall = results[m]!.flatMap((p) => pairedRatios(p.scalpelMs, p.handMs))
-        const cpu = results[m]!.flatMap((p) => pairedRatios(p.scalpelCpuMs, p.handCpuMs))
-        return [
-          m,
-          ms(median(pooled(m, (p) => p.scalpelMs))),
-          ms(median(pooled(m, (p) => p.handMs))),
-          ratio(median(wall)),
-          spread(ratios(m, false)),
-          ratio(median(cpu)),
-          "≤ 1.05",
-          `${median(pooled(m, (p) => p.scalpelFaults))} / ${median(pooled(m, (p) => p.handFaults))}`,
-          mb(Math.max(...results[m]!.map((p) => p.peakRssBytes))),
-          mb(Math.max(...results[m]!.map((p) => p.peakTfBytes))),
-        ]
-      }),
-    ),
-  )
+  const byDefault = measureAll(rounds, repetitions, {})
+  console.log("glibc malloc as configured by default (what users run):\n")
+  console.log(overheadTable(byDefault))
+  console.log(`\nglibc malloc keeping freed blocks (${Object.entries(keptMemoryEnv).map(([k, v]) => `${k}=${v}`).join(" ")}): fewer fresh pages, so fewer page faults in either side's step:\n`)
+  console.log(overheadTable(measureAll(rounds, repetitions, keptMemoryEnv)))
+  const step = (m: OverheadMethod) => median(byDefault[m].flatMap((p) => p.scalpelMs))
   await Effect.runPromise(activateBackend("wasm"))
   const problem = mlpProblem()
   const combine = combineOnly(problem, quick ? 5 : 41)
   problem.dispose()
-  const step = (m: OverheadMethod) => median(pooled(m, (p) => p.scalpelMs))
   const ws = step("weighted-sum")
   console.log("\nBloop vs weighted sum, both through scalpel with separate per-objective gradients. The combine")
   console.log("part alone is timed separately (interleaved, on fixed gradients); 'from combine' is the step ratio")

@@ -25,6 +25,7 @@ import { gradientWorkers } from "../src/training/parallel/workerPool.ts"
 import { type TrainingEvent, trainingEvents } from "../src/training/train.ts"
 import { lowerBloop, referenceSpec } from "./step.ts"
 import { median, ms, table } from "./timing.ts"
+import { keptMemoryEnv } from "./measure.ts"
 
 export const description = "the reference Bloop step: scalpel (wasm, 1 and 2 workers) against PyTorch on 1 and 2 threads"
 
@@ -59,7 +60,7 @@ const startPeer = (python: string, threads: number, keepMemory = true) => {
     ...process.env,
     OMP_NUM_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: String(threads),
-    ...(keepMemory ? { MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "1073741824" } : {}),
+    ...(keepMemory ? keptMemoryEnv : {}),
   }
   delete env.OPENBLAS_CORETYPE
   delete env.OPENBLAS_L2_SIZE
