@@ -90,7 +90,7 @@ export const summarise = (records: ReadonlyArray<RunRecord>, description: SweepD
   const metric = figures.metric
   const section = (prefix: string) =>
     [
-      `Grid: methods ${grid.methods.join(", ")}; λ ∈ {${grid.lambdas.join(", ")}}; ${grid.seeds} seed(s); ${description.steps} steps per run` +
+      `Grid: methods ${grid.methods.join(", ")}; λ ∈ {${grid.lambdas.map((l) => String(Number(l.toPrecision(4)))).join(", ")}}; ${grid.seeds} seed(s); ${description.steps} steps per run` +
         (grid.learningRateScaling === "inverse-one-plus-lambda" ? "; learning rate × 1/(1 + λ)" : "") +
         `; ${records.length} runs, ${totalMinutes.toFixed(1)} CPU-minutes of training on ${records[0]?.backend ?? "?"} (indicative: the CPU was shared).`,
       ...(grid.variants === undefined || Object.keys(grid.variants).length === 0
