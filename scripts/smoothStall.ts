@@ -40,11 +40,9 @@ import { Console, Effect, Either, Stream } from "effect"
 import {
   builtinInterpreters,
   type Layout,
-  nextFloat,
   objective,
   type Params,
   prioritize,
-  seedState,
   type SpecDocument,
   learningRateAt,
   lookup,
@@ -57,6 +55,7 @@ import {
   type UpdateRule,
 } from "scalpel"
 import { documentForJob, formatNumber, loadExperiment } from "scalpel/experiments"
+import { startVector } from "../src/problems/mnistTasks.ts"
 
 const [methodsText, lambdasText, stepsText, seedsText, windowText, iterationsText] = process.argv.slice(2)
 const methods = (methodsText ?? "bloop,weighted-sum").split(",").filter((m) => m !== "")
@@ -80,18 +79,6 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>, from = 0, to = a.length
 const cosine = (a: ArrayLike<number>, b: ArrayLike<number>, from = 0, to = a.length): number => {
   const d = Math.sqrt(dot(a, a, from, to) * dot(b, b, from, to))
   return d === 0 ? 0 : dot(a, b, from, to) / d
-}
-
-/** The fixed start vector of `spectralNorm` (src/problems/mnistTasks.ts) for `n` columns. */
-const startVector = (n: number): Float64Array => {
-  const v = new Float64Array(n)
-  let state = seedState(n)
-  for (let i = 0; i < n; i++) {
-    const [u, next] = nextFloat(state)
-    v[i] = u + 0.5
-    state = next
-  }
-  return v
 }
 
 /**

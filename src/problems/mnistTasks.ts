@@ -28,7 +28,7 @@ const tensorsOf = (set: DigitSet, labelSets: ReadonlyArray<ArrayLike<number>> = 
 
 
 /** A fixed start vector of power iteration for a matrix with `n` columns (deterministic, not sparse). */
-const startVector = (n: number): Float64Array => {
+export const startVector = (n: number): Float64Array => {
   const v = new Float64Array(n)
   let s = seedState(n)
   for (let i = 0; i < n; i++) {
