@@ -3,7 +3,10 @@
  * fails keeps what it computed, and running it again into the same folder trains only the runs
  * that are missing.
  *
- * Format (one JSON file per run, `<out>/runs/<method>_lambda-<λ>_seed-<seed>.json`):
+ * Format (one JSON file per run, `<out>/runs/<method>_lambda-<λ>_seed-<seed>_<digest>.json`, the
+ * digest being the first 12 hex digits of the SHA-256 of the job's encoded document, so that sweeps
+ * of different specs into one folder — the experiment families share `docs/figures` — keep their
+ * records apart instead of overwriting each other's):
  *
  * ```json
  * { "format": "scalpel-run-record", "version": 1,
@@ -19,6 +22,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
+import { sha256 } from "../core/sha256.ts"
 import { encodeSpecDocument, type SpecDocument } from "../dsl/json.ts"
 import type { RunRecord, SweepJob } from "./sweep.ts"
 import { OutputError } from "./sweepReport.ts"
@@ -26,9 +30,14 @@ import { OutputError } from "./sweepReport.ts"
 /** The folder of the records inside a sweep's output folder. */
 export const recordsFolder = (out: string): string => join(out, "runs")
 
-/** The file name of a job's record. */
-export const recordFileName = (job: SweepJob): string =>
-  `${job.method.replace(/[^A-Za-z0-9.-]/g, "-")}_lambda-${job.lambda}_seed-${job.seed}.json`
+/** The document as it is stored in a record (and compared on reuse). */
+const encodedDocument = (document: SpecDocument): string => JSON.stringify(encodeSpecDocument(document))
+
+/** The file name of a job's record for `document`. */
+export const recordFileName = (job: SweepJob, document: SpecDocument): string => {
+  const digest = Array.from(sha256(new TextEncoder().encode(encodedDocument(document))).subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("")
+  return `${job.method.replace(/[^A-Za-z0-9.-]/g, "-")}_lambda-${job.lambda}_seed-${job.seed}_${digest}.json`
+}
 
 /** The JSON text of one record file. */
 export const recordText = (job: SweepJob, document: SpecDocument, record: RunRecord): string =>
@@ -37,7 +46,7 @@ export const recordText = (job: SweepJob, document: SpecDocument, record: RunRec
 /** Write a job's record (atomically: a temporary file renamed into place). */
 export const writeRunRecord = (out: string, job: SweepJob, document: SpecDocument, record: RunRecord): Effect.Effect<void, OutputError> => {
   const folder = recordsFolder(out)
-  const path = join(folder, recordFileName(job))
+  const path = join(folder, recordFileName(job, document))
   return Effect.tryPromise({
     try: async () => {
       await mkdir(folder, { recursive: true })
@@ -52,12 +61,12 @@ export const writeRunRecord = (out: string, job: SweepJob, document: SpecDocumen
 export const readRunRecord = (out: string, job: SweepJob, document: SpecDocument): Effect.Effect<RunRecord | undefined> =>
   Effect.promise(async () => {
     try {
-      const saved = JSON.parse(await readFile(join(recordsFolder(out), recordFileName(job)), "utf8")) as {
+      const saved = JSON.parse(await readFile(join(recordsFolder(out), recordFileName(job, document)), "utf8")) as {
         readonly format?: unknown
         readonly document?: unknown
         readonly record?: RunRecord
       }
-      const same = saved.format === "scalpel-run-record" && JSON.stringify(saved.document) === JSON.stringify(encodeSpecDocument(document))
+      const same = saved.format === "scalpel-run-record" && JSON.stringify(saved.document) === encodedDocument(document)
       return same ? saved.record : undefined
     } catch {
       return undefined

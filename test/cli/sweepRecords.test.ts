@@ -32,7 +32,8 @@ describe("scalpel sweep interrupted mid-sweep", () => {
     expect(interrupted.signalled, interrupted.stdout + interrupted.stderr).toBe(true)
     expect(interrupted.stderr).not.toContain("internal error")
     const kept = await records(out)
-    expect(kept).toEqual(["weighted-sum_lambda-0.1_seed-1.json"])
+    expect(kept).toHaveLength(1)
+    expect(kept[0]).toMatch(/^weighted-sum_lambda-0\.1_seed-1_[0-9a-f]{12}\.json$/)
     const first = await readFile(join(out, "runs", kept[0]!), "utf8")
     // No report was written: the sweep did not finish.
     expect((await readdir(out)).filter((n) => n.endsWith("-table.md"))).toEqual([])
@@ -42,7 +43,10 @@ describe("scalpel sweep interrupted mid-sweep", () => {
     expect(again.stdout).toContain(`reusing 1 finished run(s) from ${join(out, "runs")}`)
     expect(again.stdout).toMatch(/^\[2\/2\] weighted-sum\s+λ=1/m)
     expect(again.stdout).not.toMatch(/^\[\d\/2\] weighted-sum\s+λ=0\.1/m)
-    expect(await records(out)).toEqual(["weighted-sum_lambda-0.1_seed-1.json", "weighted-sum_lambda-1_seed-1.json"])
+    const both = await records(out)
+    expect(both).toHaveLength(2)
+    expect(both[0]).toBe(kept[0])
+    expect(both[1]).toMatch(/^weighted-sum_lambda-1_seed-1_[0-9a-f]{12}\.json$/)
     expect(await readFile(join(out, "runs", kept[0]!), "utf8")).toBe(first)
   })
 })
@@ -83,5 +87,24 @@ describe("scalpel sweep --learning-rate-scaling", () => {
     const bad = await cli(["sweep", spec, "--learning-rate-scaling", "linear", "--jobs", "1", "--out", join(folder, "bad")])
     expect(bad.code).not.toBe(0)
     expect(bad.stdout + bad.stderr).toContain("inverse-one-plus-lambda")
+  })
+})
+
+describe("scalpel sweep, two specs into one output folder", () => {
+  it("keeps each spec's records apart: sweeping A, then B, then A again reuses every run of A", { timeout: 180_000 }, async () => {
+    const specA = join(folder, "a.json")
+    const specB = join(folder, "b.json")
+    await writeFile(specA, JSON.stringify(leastSquaresSpec({ steps: 20 })))
+    await writeFile(specB, JSON.stringify(leastSquaresSpec({ steps: 30 })))
+    const out = join(folder, "shared")
+    const grid = ["--method", "weighted-sum", "--lambda", "0.1,1", "--seeds", "1", "--jobs", "1", "--out", out]
+    for (const spec of [specA, specB]) {
+      const result = await cli(["sweep", spec, ...grid])
+      expect(result.code, result.stderr).toBe(0)
+    }
+    expect(await records(out)).toHaveLength(4)
+    const again = await cli(["sweep", specA, ...grid])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toContain("reusing 2 finished run(s)")
   })
 })
