@@ -4,9 +4,10 @@
  * that are missing.
  *
  * Format (one JSON file per run, `<out>/runs/<method>_lambda-<λ>_seed-<seed>_<digest>.json`, the
- * digest being the first 12 hex digits of the SHA-256 of the job's encoded document, so that sweeps
- * of different specs into one folder — the experiment families share `docs/figures` — keep their
- * records apart instead of overwriting each other's):
+ * digest being the first 12 hex digits of the job's spec digest (`specRecordOf`: the SHA-256 of the
+ * document's sorted-key JSON, as checkpoints hold it), so that sweeps of different specs into one
+ * folder — the experiment families share `docs/figures` — keep their records apart instead of
+ * overwriting each other's):
  *
  * ```json
  * { "format": "scalpel-run-record", "version": 1,
@@ -22,8 +23,8 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { sha256 } from "../core/sha256.ts"
 import { encodeSpecDocument, type SpecDocument } from "../dsl/json.ts"
+import { specRecordOf } from "../training/specRecord.ts"
 import type { RunRecord, SweepJob } from "./sweep.ts"
 import { OutputError } from "./sweepReport.ts"
 
@@ -33,11 +34,9 @@ export const recordsFolder = (out: string): string => join(out, "runs")
 /** The document as it is stored in a record (and compared on reuse). */
 const encodedDocument = (document: SpecDocument): string => JSON.stringify(encodeSpecDocument(document))
 
-/** The file name of a job's record for `document`. */
-export const recordFileName = (job: SweepJob, document: SpecDocument): string => {
-  const digest = Array.from(sha256(new TextEncoder().encode(encodedDocument(document))).subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("")
-  return `${job.method.replace(/[^A-Za-z0-9.-]/g, "-")}_lambda-${job.lambda}_seed-${job.seed}_${digest}.json`
-}
+/** The file name of a job's record for `document` (the digest is the checkpoints' spec digest, cut to 12 hex digits). */
+export const recordFileName = (job: SweepJob, document: SpecDocument): string =>
+  `${job.method.replace(/[^A-Za-z0-9.-]/g, "-")}_lambda-${job.lambda}_seed-${job.seed}_${specRecordOf(encodeSpecDocument(document)).digest.slice(0, 12)}.json`
 
 /** The JSON text of one record file. */
 export const recordText = (job: SweepJob, document: SpecDocument, record: RunRecord): string =>
