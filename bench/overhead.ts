@@ -21,7 +21,7 @@ import { activateBackend } from "../src/core/backend.ts"
 import { interleave, isQuick, keptMemoryEnv, mb, median, ms, ratio, table } from "./measure.ts"
 import { combineStepper, lowerBuiltin } from "./rules.ts"
 import { batchSize, mlpProblem, mlpSpec, type MlpProblem, parameterCount, parameterDeclarations, twoLevels } from "./mlp.ts"
-import { overheadMethods, type OverheadMethod, type PairSamples } from "./overheadPair.ts"
+import { overheadMethods, type OverheadMethod, type PairSamples, warmupSteps } from "./overheadPair.ts"
 
 export const description = `one training step of each interpreter vs a hand-written tfjs loop (MLP, ${(parameterCount / 1e6).toFixed(2)}M parameters, batch ${batchSize})`
 
@@ -97,7 +97,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const rounds = quick ? 4 : 40
   const repetitions = quick ? 1 : 3
   console.log(
-    `backend: wasm; each method in ${repetitions} process(es) of its own, ${rounds} steps of each side per process after 3 warm-up steps, ` +
+    `backend: wasm; each method in ${repetitions} process(es) of its own, ${rounds} steps of each side per process after ${warmupSteps} warm-up steps, ` +
       `alternating ABBA; ratio = median over all rounds of the paired ratios scalpel step / hand-written step (wall clock; CPU time, all threads, beside it); ` +
       `'per process' = the range of each process's own median ratio; page faults = median minor page faults per step\n`,
   )

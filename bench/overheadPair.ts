@@ -20,6 +20,9 @@ import { batchSize, lambda, learningRate, mlpProblem, mlpSpec, type MlpProblem, 
 /** The methods the overhead benchmark compares, each with a hand-written tfjs version below. */
 export const overheadMethods = ["weighted-sum", "bloop", "bloop-no-ema", "pcgrad", "mgda"] as const
 export type OverheadMethod = (typeof overheadMethods)[number]
+
+/** Steps of each side run before timing starts. */
+export const warmupSteps = 3
 type Method = OverheadMethod
 
 /** A scalpel run advanced one step per call (the stream is pulled by hand). */
@@ -143,5 +146,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`usage: tsx bench/overheadPair.ts (${overheadMethods.join("|")}) ROUNDS`)
     process.exit(2)
   }
-  console.log(JSON.stringify(await measurePair(method as Method, Number(rounds), 3)))
+  console.log(JSON.stringify(await measurePair(method as Method, Number(rounds), warmupSteps)))
 }
