@@ -9,7 +9,8 @@ import { experimentsFolder, listExperiments, loadExperiment } from "../experimen
 import { runSweep } from "../experiments/runSweep.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
 import { backendOption } from "./backendOption.ts"
-import { parseQueueOption, problemModulesOf, problemsOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
+import { interpretersOption, modulesOf, problemsOption } from "./moduleOptions.ts"
+import { parseQueueOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
 import { forceOutOption, outOption, runName } from "./run.ts"
 import { jobsOption } from "./sweep.ts"
 
@@ -37,8 +38,8 @@ const docs = Options.boolean("docs").pipe(
 
 export const experimentCommand = Command.make(
   "experiment",
-  { name, list, smoke, docs, out: outOption, forceOut: forceOutOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption },
-  ({ name, list, smoke, docs, out, forceOut, jobs, backend, queue, problems }) =>
+  { name, list, smoke, docs, out: outOption, forceOut: forceOutOption, jobs: jobsOption, backend: backendOption, queue: queueOption, problems: problemsOption, interpreters: interpretersOption },
+  ({ name, list, smoke, docs, out, forceOut, jobs, backend, queue, problems, interpreters }) =>
     Effect.gen(function* () {
       const known = yield* listExperiments()
       if (list || Option.isNone(name)) {
@@ -70,7 +71,8 @@ export const experimentCommand = Command.make(
             out: folder,
             forceOut,
             jobs,
-            problemModules: problemModulesOf(problems),
+            problemModules: modulesOf(problems),
+            interpreterModules: modulesOf(interpreters),
             ...Option.match(queueUrl, { onNone: () => ({}), onSome: (q) => ({ queue: q }) }),
             ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }),
           },

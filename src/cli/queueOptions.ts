@@ -13,21 +13,12 @@ export const queueOption = Options.text("queue").pipe(
   Options.optional,
 )
 
-export const problemsOption = Options.text("problems").pipe(
-  Options.withDescription("comma-separated modules (paths or package names) exporting `problems`, problem factories added to the built-in ones"),
-  Options.withDefault(""),
-)
-
 /** The parsed `--queue`, if given. */
 export const parseQueueOption = (queue: Option.Option<string>) =>
   Option.match(queue, {
     onNone: () => Effect.succeed(Option.none<QueueUrl>()),
     onSome: (text) => Effect.map(QueueUrl.parse(text), Option.some),
   })
-
-/** `--problems` as a list. */
-export const problemModulesOf = (problems: string): ReadonlyArray<string> =>
-  problems.split(",").map((s) => s.trim()).filter((s) => s !== "")
 
 /**
  * Run a sweep command's program: through a queue, the workers choose the backend (`scalpel

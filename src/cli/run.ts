@@ -2,16 +2,15 @@
 import { appendFile, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Data, Effect, Either, Option, Stream } from "effect"
+import { Console, Data, Effect, Option, Stream } from "effect"
 import { tf } from "../core/tf.ts"
 import { formatSpecDocument, parseSpecDocument } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { prepareOutputFolder } from "../experiments/outputFolder.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
 import { formatNumber, formatTable } from "../experiments/table.ts"
-import { builtinInterpreters } from "../interpreters/builtins.ts"
 import { lookup } from "../interpreters/registry.ts"
-import { resolveSpecJson } from "../problems/resolveSpec.ts"
+import { resolveSpecDocument } from "../problems/resolveSpec.ts"
 import { describeDivergence } from "../training/divergence.ts"
 import { type ResumedEvent, trainingEvents, type TrainingSummary } from "../training/train.ts"
 import { writeWeights } from "../training/weightsFile.ts"
@@ -19,6 +18,8 @@ import { backendOption, withBackend } from "./backendOption.ts"
 import { checkpointFlags, checkpointTrainingOptions, specDeclaration } from "./checkpointOptions.ts"
 import { progressReporter } from "./progress.ts"
 import { workersOption, workersTrainingOptions } from "./workersOption.ts"
+import { interpretersOption, loadModules, modulesOf, problemsOption } from "./moduleOptions.ts"
+import { applyOverrides, describeOverrides, overrideFlags } from "./specOverrides.ts"
 
 /** `name-2026-01-31T12-00-00` from a spec path. */
 export const runName = (specPath: string, now = new Date()): string =>
@@ -75,15 +76,28 @@ const eventsFlushIntervalMs = 1000
 
 export const runCommand = Command.make(
   "run",
-  { spec, out: outOption, backend: backendOption, workers: workersOption, forceOut: forceOutOption, failOnDivergence: failOnDivergenceOption, ...checkpointFlags },
-  ({ spec, out, backend, workers, forceOut, failOnDivergence, ...flags }) =>
+  {
+    spec,
+    out: outOption,
+    backend: backendOption,
+    workers: workersOption,
+    forceOut: forceOutOption,
+    failOnDivergence: failOnDivergenceOption,
+    problems: problemsOption,
+    interpreters: interpretersOption,
+    overrides: Options.all(overrideFlags),
+    ...checkpointFlags,
+  },
+  ({ spec, out, backend, workers, forceOut, failOnDivergence, problems, interpreters, overrides, ...flags }) =>
   withBackend(backend)(
     Effect.gen(function* () {
       const text = yield* readText(spec)
+      const document = yield* applyOverrides(yield* parseSpecDocument(text), overrides)
+      const { catalogue, registry } = yield* loadModules(problems, interpreters)
       yield* Effect.scoped(
         Effect.gen(function* () {
-          const resolved = yield* Effect.acquireRelease(resolveSpecJson(text), (r) => Effect.sync(r.problem.dispose))
-          const interpreter = yield* lookup(builtinInterpreters, resolved.method.name)
+          const resolved = yield* Effect.acquireRelease(resolveSpecDocument(document, catalogue), (r) => Effect.sync(r.problem.dispose))
+          const interpreter = yield* lookup(registry, resolved.method.name)
           const options = yield* interpreter.decodeOptions(resolved.method.options)
           const rule = yield* interpreter.lower(resolved.spec.structure, options, { seed: resolved.spec.seed })
           const folder = Option.getOrElse(out, () => join("runs", runName(spec)))
@@ -97,13 +111,13 @@ export const runCommand = Command.make(
           // A resumed run continues its events log; a new run starts a new one.
           const resuming = Option.isSome(flags.resume)
           yield* attempt(eventsPath, () => (resuming ? appendFile(eventsPath, "") : writeFile(eventsPath, "")))
-          // The spec as it was resolved: every default written out (it parsed, or resolving would have failed).
+          // The spec as it was resolved, command-line overrides included: every default written out.
           const resolvedSpecPath = join(folder, "spec.json")
-          yield* Either.match(parseSpecDocument(text), {
-            onLeft: () => Effect.void,
-            onRight: (document) => attempt(resolvedSpecPath, () => writeFile(resolvedSpecPath, `${formatSpecDocument(document)}\n`)),
-          })
-          yield* Console.log(`${resolved.problem.description}\nmethod: ${rule.name}, ${resolved.spec.steps} steps, writing to ${folder}`)
+          yield* attempt(resolvedSpecPath, () => writeFile(resolvedSpecPath, `${formatSpecDocument(document)}\n`))
+          const overridden = describeOverrides(overrides)
+          yield* Console.log(
+            `${resolved.problem.description}\nmethod: ${rule.name}, ${resolved.spec.steps} steps, writing to ${folder}${overridden === "" ? "" : `\noverridden on the command line: ${overridden}`}`,
+          )
           const report = progressReporter(resolved.spec.steps, process.stderr.isTTY === true)
           let pending: Array<string> = []
           let lastFlush = performance.now()
@@ -118,7 +132,7 @@ export const runCommand = Command.make(
             evaluations: resolved.problem.evaluations,
             keepParameters: true,
             ...checkpointTrainingOptions(flags, specDeclaration(resolved, options)),
-            ...workersTrainingOptions(workers, resolved),
+            ...workersTrainingOptions(workers, resolved, modulesOf(problems)),
           }).pipe(
             Stream.tap((event) => {
               switch (event._tag) {

@@ -8,7 +8,8 @@ import { parseSpecDocument } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
 import { backendOption } from "./backendOption.ts"
-import { parseQueueOption, problemModulesOf, problemsOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
+import { interpretersOption, modulesOf, problemsOption } from "./moduleOptions.ts"
+import { parseQueueOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
 import { forceOutOption, outOption, runName } from "./run.ts"
 
 /** Parse `0.01,0.1,1` (or a single value) into numbers, naming the bad item if any. */
@@ -57,8 +58,9 @@ export const sweepCommand = Command.make(
     backend: backendOption,
     queue: queueOption,
     problems: problemsOption,
+    interpreters: interpretersOption,
   },
-  ({ spec, lambda, method, seeds, learningRateScaling, out, forceOut, jobs, backend, queue, problems }) =>
+  ({ spec, lambda, method, seeds, learningRateScaling, out, forceOut, jobs, backend, queue, problems, interpreters }) =>
     Effect.gen(function* () {
       const queueUrl = yield* parseQueueOption(queue)
       const lambdas = yield* parseNumberList("lambda", lambda)
@@ -81,7 +83,8 @@ export const sweepCommand = Command.make(
             out: Option.getOrElse(out, () => join("runs", `sweep-${runName(spec)}`)),
             forceOut,
             jobs,
-            problemModules: problemModulesOf(problems),
+            problemModules: modulesOf(problems),
+            interpreterModules: modulesOf(interpreters),
             ...Option.match(queueUrl, { onNone: () => ({}), onSome: (q) => ({ queue: q }) }),
             ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }),
           },

@@ -5,7 +5,7 @@ import { SpecError } from "../dsl/errors.ts"
 import { serveQueue } from "../experiments/queue/serve.ts"
 import { QueueUrl } from "../experiments/queue/url.ts"
 import { backendOption } from "./backendOption.ts"
-import { problemModulesOf, problemsOption } from "./queueOptions.ts"
+import { interpretersOption, modulesOf, problemsOption } from "./moduleOptions.ts"
 
 /** The environment variable read when `--queue` is left out (keeps a password off the command line). */
 export const queueVariable = "SCALPEL_QUEUE"
@@ -25,8 +25,8 @@ const lockMs = Options.integer("lock-ms").pipe(
 
 export const workerCommand = Command.make(
   "worker",
-  { queue, concurrency, backend: backendOption, problems: problemsOption, lockMs },
-  ({ queue, concurrency, backend, problems, lockMs }) =>
+  { queue, concurrency, backend: backendOption, problems: problemsOption, interpreters: interpretersOption, lockMs },
+  ({ queue, concurrency, backend, problems, interpreters, lockMs }) =>
     Effect.gen(function* () {
       if (concurrency < 1) return yield* new SpecError({ path: "--concurrency", problem: `expected a positive integer, got ${concurrency}` })
       if (lockMs < 100) return yield* new SpecError({ path: "--lock-ms", problem: `expected at least 100 ms, got ${lockMs}` })
@@ -41,7 +41,8 @@ export const workerCommand = Command.make(
           url,
           concurrency,
           ...Option.match(backend, { onNone: () => ({}), onSome: (b) => ({ backend: b }) }),
-          problemModules: problemModulesOf(problems),
+          problemModules: modulesOf(problems),
+          interpreterModules: modulesOf(interpreters),
           lockDurationMs: lockMs,
           log: (line) => console.log(`${new Date().toISOString()} ${line}`),
         }),

@@ -5,7 +5,7 @@
 import { Options } from "@effect/cli"
 import { Option } from "effect"
 import type { ResolvedSpec } from "../problems/resolveSpec.ts"
-import { documentRecipe } from "../training/parallel/recipe.ts"
+import { recipeOf } from "./documentRecipe.ts"
 import { gradientWorkers } from "../training/parallel/workerPool.ts"
 import type { TrainingOptions } from "../training/train.ts"
 
@@ -15,7 +15,11 @@ export const workersOption = Options.integer("workers").pipe(
 )
 
 /** The training option for the flag (or the document's `workers`); nothing for one thread. */
-export const workersTrainingOptions = (flag: Option.Option<number>, resolved: ResolvedSpec): Pick<TrainingOptions, "workers"> => {
+export const workersTrainingOptions = (
+  flag: Option.Option<number>,
+  resolved: ResolvedSpec,
+  problemModules: ReadonlyArray<string> = [],
+): Pick<TrainingOptions, "workers"> => {
   const count = Option.getOrElse(flag, () => resolved.document.workers)
-  return count === 1 ? {} : { workers: gradientWorkers(count, documentRecipe(resolved.document)) }
+  return count === 1 ? {} : { workers: gradientWorkers(count, recipeOf(resolved.document, problemModules)) }
 }

@@ -12,6 +12,8 @@ import { Data, Effect, Queue, type Scope } from "effect"
 import { encodeSpecDocument, type SpecDocument } from "../dsl/json.ts"
 import type { SpecError } from "../dsl/errors.ts"
 import { builtinProblems, type ProblemCatalogue } from "../problems/catalogue.ts"
+import { builtinInterpreters } from "../interpreters/builtins.ts"
+import type { InterpreterRegistry } from "../interpreters/registry.ts"
 import { moduleLocation } from "./problemModules.ts"
 import { documentForJob, type RunRecord, runDocument, type SweepJob } from "./sweep.ts"
 
@@ -41,12 +43,16 @@ export type WorkerReply = { readonly ok: true; readonly record: RunRecord } | { 
 
 /** The environment variable through which worker processes learn the problem modules to load (a JSON array). */
 export const problemModulesVariable = "SCALPEL_PROBLEM_MODULES"
+/** The environment variable through which worker processes learn the interpreter modules to load (a JSON array). */
+export const interpreterModulesVariable = "SCALPEL_INTERPRETER_MODULES"
 
 export interface WorkerPoolOptions {
   /** Backend for the workers (`SCALPEL_BACKEND` in their environment); default: inherited. */
   readonly backend?: string
   /** Problem modules every worker loads (paths are resolved against this process's directory). */
   readonly problemModules?: ReadonlyArray<string>
+  /** Interpreter modules every worker loads (`interpreterModules.ts`), resolved as problem modules are. */
+  readonly interpreterModules?: ReadonlyArray<string>
 }
 
 export interface PoolOptions extends WorkerPoolOptions {
@@ -54,6 +60,8 @@ export interface PoolOptions extends WorkerPoolOptions {
   readonly jobs: number
   /** The catalogue for in-process runs (`jobs: 1`); it should hold the problems of `problemModules`. */
   readonly catalogue?: ProblemCatalogue
+  /** The registry for in-process runs (`jobs: 1`); it should hold the interpreters of `interpreterModules`. */
+  readonly registry?: InterpreterRegistry
   /** Called after each finished run, with the number finished so far. */
   readonly onRecord?: (record: RunRecord, finished: number, total: number) => Effect.Effect<void>
 }
@@ -79,6 +87,7 @@ const spawnWorker = (options: WorkerPoolOptions): Effect.Effect<ChildProcess> =>
         ...process.env,
         ...(options.backend === undefined ? {} : { SCALPEL_BACKEND: options.backend }),
         [problemModulesVariable]: JSON.stringify((options.problemModules ?? []).map((m) => moduleLocation(m))),
+        [interpreterModulesVariable]: JSON.stringify((options.interpreterModules ?? []).map((m) => moduleLocation(m))),
       },
       stdio: ["ignore", "ignore", "inherit", "ipc"],
     }),
@@ -151,7 +160,7 @@ export const runJobs = (
     if (options.jobs <= 1) {
       return yield* Effect.forEach(jobs, (job) =>
         specialise(document, job).pipe(
-          Effect.flatMap((d) => runDocument(d, job, options.catalogue ?? builtinProblems)),
+          Effect.flatMap((d) => runDocument(d, job, options.catalogue ?? builtinProblems, options.registry ?? builtinInterpreters)),
           Effect.tap(report),
         ),
       )

@@ -47,7 +47,28 @@ const isFactory = (value: unknown): value is AnyProblemFactory => {
   )
 }
 
-const reasonOf = (error: unknown): string => (error instanceof Error ? error.message.split("\n")[0]! : String(error))
+/**
+ * Why `import()` of a user module failed, in one line. A TypeScript module on a Node that does not
+ * strip types (Node 20; Node 22 before 22.18 without `--experimental-strip-types`) fails with
+ * ERR_UNKNOWN_FILE_EXTENSION: say what to do instead.
+ */
+export const importFailureReason = (specifier: string, error: unknown): string => {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined
+  if (code === "ERR_UNKNOWN_FILE_EXTENSION" && /\.[cm]?ts$/.test(specifier)) {
+    return (
+      `Node ${process.version} cannot import TypeScript files; compile the module to .js or .mjs, ` +
+      "use Node ≥ 22.18 (which strips types by default), or run scalpel under tsx (npx tsx node_modules/scalpel/dist/cli/main.js ...)"
+    )
+  }
+  return error instanceof Error ? error.message.split("\n")[0]! : String(error)
+}
+
+/** Import a user module (a path relative to `cwd`, or a package name), with a one-line reason on failure. */
+export const importUserModule = <E>(module: string, cwd: string, failure: (reason: string) => E): Effect.Effect<Record<string, unknown>, E> =>
+  Effect.tryPromise({
+    try: () => import(moduleLocation(module, cwd)) as Promise<Record<string, unknown>>,
+    catch: (error) => failure(importFailureReason(module, error)),
+  })
 
 /** The factories `module` exports, checked one by one. */
 const factoriesOf = (module: string, exports: Record<string, unknown>): Effect.Effect<ReadonlyArray<AnyProblemFactory>, ProblemModuleError> => {
@@ -70,10 +91,7 @@ const factoriesOf = (module: string, exports: Record<string, unknown>): Effect.E
 
 /** Import one problem module and return its factories. */
 export const importProblemModule = (module: string, cwd: string = process.cwd()) =>
-  Effect.tryPromise({
-    try: () => import(moduleLocation(module, cwd)) as Promise<Record<string, unknown>>,
-    catch: (error) => new ProblemModuleError({ module, reason: reasonOf(error) }),
-  }).pipe(Effect.flatMap((exports) => factoriesOf(module, exports)))
+  importUserModule(module, cwd, (reason) => new ProblemModuleError({ module, reason })).pipe(Effect.flatMap((exports) => factoriesOf(module, exports)))
 
 /** `base` (the built-in problems by default) with the problems of every module added, in order. */
 export const loadProblemModules = (

@@ -6,6 +6,8 @@
 import { Console, Effect } from "effect"
 import type { SpecDocument } from "../dsl/json.ts"
 import { runJobs } from "./pool.ts"
+import type { InterpreterRegistry } from "../interpreters/registry.ts"
+import { loadInterpreterModules } from "./interpreterModules.ts"
 import { loadProblemModules } from "./problemModules.ts"
 import { progressLine } from "./queue/progress.ts"
 import { runJobsOnQueue } from "./queue/submit.ts"
@@ -28,6 +30,8 @@ export interface SweepRunOptions {
   readonly queue?: QueueUrl
   /** Modules that register problems the document may name (loaded by every worker). */
   readonly problemModules?: ReadonlyArray<string>
+  /** Modules that register interpreters the grid may name (loaded here and by every worker). */
+  readonly interpreterModules?: ReadonlyArray<string>
 }
 
 /** One line per finished run, for logs and terminals alike. */
@@ -43,14 +47,17 @@ const trainAll = (
   document: SpecDocument,
   jobs: Parameters<typeof runJobs>[1],
   options: SweepRunOptions,
+  registry: InterpreterRegistry,
   onRecord: (record: RunRecord, finished: number, total: number) => Effect.Effect<void>,
 ) =>
   Effect.gen(function* () {
     const problemModules = options.problemModules ?? []
+    const interpreterModules = options.interpreterModules ?? []
     if (options.queue !== undefined) {
       return yield* runJobsOnQueue(document, jobs, {
         url: options.queue,
         problemModules,
+        interpreterModules,
         onRecord,
         onProgress: (progress) => Console.error(progressLine(progress)),
       })
@@ -60,14 +67,18 @@ const trainAll = (
       jobs: options.jobs,
       ...(options.backend === undefined ? {} : { backend: options.backend }),
       catalogue,
+      registry,
       problemModules,
+      interpreterModules,
       onRecord,
     })
   })
 
 export const runSweep = (document: SpecDocument, description: SweepDescription, options: SweepRunOptions) =>
   Effect.gen(function* () {
-    const grid = yield* validateGrid(description.grid)
+    // The grid may name the interpreters of the sweep's modules: load them before checking it.
+    const registry = yield* loadInterpreterModules(options.interpreterModules ?? [])
+    const grid = yield* validateGrid(description.grid, registry)
     const jobs = sweepJobs(grid, document.seed)
     const where = options.queue === undefined ? `${options.jobs} at a time` : `through the queue at ${options.queue.redacted}`
     yield* Console.log(`${description.title}: ${jobs.length} runs (${grid.methods.length} methods × ${grid.lambdas.length} λ × ${grid.seeds} seeds), ${where}`)
@@ -80,7 +91,7 @@ export const runSweep = (document: SpecDocument, description: SweepDescription, 
     }
     if (reused.size > 0) yield* Console.log(`reusing ${reused.size} finished run(s) from ${recordsFolder(options.out)}`)
     const remaining = jobs.filter((_, i) => !reused.has(i))
-    const fresh = yield* trainAll(document, remaining, options, (record, finished, total) =>
+    const fresh = yield* trainAll(document, remaining, options, registry, (record, finished, total) =>
       Effect.zipRight(
         Effect.suspend(() => {
           // The job itself (its variant, learning-rate factor, trajectory), so that the record holds the document it trained.

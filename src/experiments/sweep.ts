@@ -99,7 +99,8 @@ export const validateGrid = (grid: SweepGrid, registry: InterpreterRegistry = bu
  * Set the λ of every lower-priority level of a priority structure (`prioritize`, or a `hierarchy`
  * whose levels after the first all get this λ). Other structures have no λ to sweep.
  */
-const withLambda = (structure: StructureDocument, lambda: number): Either.Either<StructureDocument, SpecError> => {
+/** `structure` with the λ of its auxiliary level(s) set (a `prioritize`, or every level below the first of a `hierarchy`). */
+export const withLambda = (structure: StructureDocument, lambda: number): Either.Either<StructureDocument, SpecError> => {
   if (typeof structure !== "string" && structure.kind === "prioritize") return Either.right({ ...structure, lambda })
   if (typeof structure !== "string" && structure.kind === "hierarchy" && structure.levels.length >= 2) {
     return Either.right({ ...structure, levels: structure.levels.map((l, i) => (i === 0 ? l : { ...l, lambda })) })

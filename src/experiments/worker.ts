@@ -6,7 +6,8 @@
 import { Cause, Effect, Either, Exit } from "effect"
 import { BackendLive, Backend } from "../core/backend.ts"
 import { decodeSpecDocument } from "../dsl/json.ts"
-import { problemModulesVariable, type WorkerReply, type WorkerRequest } from "./pool.ts"
+import { interpreterModulesVariable, problemModulesVariable, type WorkerReply, type WorkerRequest } from "./pool.ts"
+import { loadInterpreterModules } from "./interpreterModules.ts"
 import { loadProblemModules } from "./problemModules.ts"
 import { runDocument } from "./sweep.ts"
 
@@ -15,20 +16,24 @@ const reasonOf = (error: unknown): string => (error instanceof Error ? error.mes
 const reply = (message: WorkerReply) => process.send?.(message)
 
 const modules = JSON.parse(process.env[problemModulesVariable] ?? "[]") as ReadonlyArray<string>
+const interpreterModules = JSON.parse(process.env[interpreterModulesVariable] ?? "[]") as ReadonlyArray<string>
 
 const ready = Effect.runPromise(
-  Effect.zipRight(Effect.provide(Backend, BackendLive), loadProblemModules(modules)),
+  Effect.zipRight(
+    Effect.provide(Backend, BackendLive),
+    Effect.all({ catalogue: loadProblemModules(modules), registry: loadInterpreterModules(interpreterModules) }),
+  ),
 ).then(
-  (catalogue) => Either.right(catalogue),
+  (loaded) => Either.right(loaded),
   (error: unknown) => Either.left(reasonOf(error)),
 )
 
 process.on("message", (request: WorkerRequest) => {
-  void ready.then(async (catalogue) => {
-    if (Either.isLeft(catalogue)) return reply({ ok: false, reason: catalogue.left })
+  void ready.then(async (loaded) => {
+    if (Either.isLeft(loaded)) return reply({ ok: false, reason: loaded.left })
     const decoded = decodeSpecDocument(request.document)
     if (Either.isLeft(decoded)) return reply({ ok: false, reason: decoded.left.message })
-    const outcome = await Effect.runPromiseExit(runDocument(decoded.right, request.job, catalogue.right))
+    const outcome = await Effect.runPromiseExit(runDocument(decoded.right, request.job, loaded.right.catalogue, loaded.right.registry))
     return reply(Exit.isSuccess(outcome) ? { ok: true, record: outcome.value } : { ok: false, reason: reasonOf(Cause.squash(outcome.cause)) })
   })
 })

@@ -35,6 +35,8 @@ export const JobPayloadSchema = Schema.Struct({
   job: SweepJobSchema,
   /** Problem modules of the sweep (as named on the submitting machine), for error messages. */
   problemModules: Schema.Array(Schema.String),
+  /** Interpreter modules of the sweep (as named on the submitting machine); a worker refuses a job whose method it lacks. */
+  interpreterModules: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
 })
 export type JobPayload = typeof JobPayloadSchema.Type
 
@@ -43,6 +45,7 @@ export interface QueuedRun {
   readonly document: SpecDocument
   readonly job: SweepJob
   readonly problemModules: ReadonlyArray<string>
+  readonly interpreterModules: ReadonlyArray<string>
 }
 
 /** The result of a job. */
@@ -69,11 +72,17 @@ const schemaError = (path: string) => (error: Parameters<typeof issueMessage>[0]
 }
 
 /** The payload of a job for `document` (already specialised to `job`). */
-export const makePayload = (document: SpecDocument, job: SweepJob, problemModules: ReadonlyArray<string>): JobPayload => ({
+export const makePayload = (
+  document: SpecDocument,
+  job: SweepJob,
+  problemModules: ReadonlyArray<string>,
+  interpreterModules: ReadonlyArray<string> = [],
+): JobPayload => ({
   version: payloadVersion,
   document: encodeSpecDocument(document),
   job: { method: job.method, lambda: job.lambda, seed: job.seed },
   problemModules: [...problemModules],
+  interpreterModules: [...interpreterModules],
 })
 
 /** Decode a job's data: the payload's shape, then its document as a spec (never anything else). */
@@ -86,7 +95,7 @@ export const decodePayload = (data: unknown): Either.Either<QueuedRun, SpecError
     const document = yield* Either.mapLeft(decodeSpecDocument(payload.document), (e) =>
       new SpecError({ path: e.path === "" ? "job.document" : `job.document.${e.path}`, problem: e.problem }),
     )
-    return { document, job: payload.job, problemModules: payload.problemModules }
+    return { document, job: payload.job, problemModules: payload.problemModules, interpreterModules: payload.interpreterModules }
   })
 
 /** Decode a job's result. */

@@ -14,7 +14,9 @@ import { type Job, UnrecoverableError, Worker } from "bullmq"
 import { encodeSpecDocument } from "../../dsl/json.ts"
 import type { ProblemCatalogue } from "../../problems/catalogue.ts"
 import { makeWorkerPool, RunFailed, type WorkerPool } from "../pool.ts"
+import { loadInterpreterModules } from "../interpreterModules.ts"
 import { loadProblemModules } from "../problemModules.ts"
+import type { InterpreterRegistry } from "../../interpreters/registry.ts"
 import type { RunRecord } from "../sweep.ts"
 import { checkReachable, connectionOptions } from "./connection.ts"
 import { decodePayload, queueName } from "./payload.ts"
@@ -28,6 +30,8 @@ export interface QueueWorkerOptions {
   readonly backend?: string
   /** Problem modules to load (jobs naming other problems fail with a message saying so). */
   readonly problemModules?: ReadonlyArray<string>
+  /** Interpreter modules to load (jobs naming other methods fail with a message saying so). */
+  readonly interpreterModules?: ReadonlyArray<string>
   /**
    * How long a job's lock lasts without renewal (BullMQ's `lockDuration`; default 30 s): a job
    * whose worker died is retried elsewhere after about this long, plus `stalledIntervalMs`.
@@ -39,16 +43,30 @@ export interface QueueWorkerOptions {
   readonly log: (line: string) => void
 }
 
+/** What this worker loaded: the catalogue and registry, and the modules they came from (for messages). */
+interface Loaded {
+  readonly catalogue: ProblemCatalogue
+  readonly registry: InterpreterRegistry
+  readonly problemModules: ReadonlyArray<string>
+  readonly interpreterModules: ReadonlyArray<string>
+}
+
 const describe = (job: Job) => {
   const data = job.data as { job?: { method?: unknown; lambda?: unknown; seed?: unknown } } | undefined
   return `${job.id} (${String(data?.job?.method)} λ=${String(data?.job?.lambda)} seed ${String(data?.job?.seed)})`
 }
 
 /** Train one job; throws what BullMQ expects (an {@link UnrecoverableError} for what a retry cannot fix). */
-const processor = (pool: WorkerPool, catalogue: ProblemCatalogue, modules: ReadonlyArray<string>) => async (job: Job): Promise<RunRecord> => {
+const processor = (pool: WorkerPool, loaded: Loaded) => async (job: Job): Promise<RunRecord> => {
   const decoded = decodePayload(job.data)
   if (Either.isLeft(decoded)) throw new UnrecoverableError(`not a scalpel run: ${decoded.left.message}`)
-  const { document, job: point, problemModules } = decoded.right
+  const { document, job: point, problemModules, interpreterModules } = decoded.right
+  const { catalogue, registry, problemModules: modules } = loaded
+  if (!registry.has(document.method.name)) {
+    const wanted = interpreterModules.length > 0 ? `the sweep loads interpreters from ${interpreterModules.join(", ")}` : "the sweep names no interpreter module"
+    const have = loaded.interpreterModules.length > 0 ? `this worker loaded ${loaded.interpreterModules.join(", ")}` : "this worker loaded no interpreter module"
+    throw new UnrecoverableError(`unknown method '${document.method.name}' on this worker (${wanted}; ${have}; start workers with --interpreters MODULE)`)
+  }
   if (!catalogue.has(document.problem.name)) {
     const wanted = problemModules.length > 0 ? `the sweep loads problems from ${problemModules.join(", ")}` : "the sweep names no problem module"
     const have = modules.length > 0 ? `this worker loaded ${modules.join(", ")}` : "this worker loaded no problem module"
@@ -75,16 +93,19 @@ export const serveQueue = (options: QueueWorkerOptions) =>
     const { url, log } = options
     yield* checkReachable(url)
     const modules = options.problemModules ?? []
+    const interpreterModules = options.interpreterModules ?? []
     const catalogue = yield* loadProblemModules(modules)
+    const registry = yield* loadInterpreterModules(interpreterModules)
     const pool = yield* makeWorkerPool(options.concurrency, {
       ...(options.backend === undefined ? {} : { backend: options.backend }),
       problemModules: modules,
+      interpreterModules,
     })
     const lockDuration = options.lockDurationMs ?? 30_000
     const worker = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
-          new Worker(queueName, processor(pool, catalogue, modules), {
+          new Worker(queueName, processor(pool, { catalogue, registry, problemModules: modules, interpreterModules }), {
             connection: connectionOptions(url),
             concurrency: options.concurrency,
             lockDuration,

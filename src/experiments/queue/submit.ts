@@ -22,6 +22,8 @@ export interface QueueSweepOptions {
   readonly url: QueueUrl
   /** Problem modules the sweep's documents need (workers must be started with them). */
   readonly problemModules?: ReadonlyArray<string>
+  /** Interpreter modules the sweep's methods need (workers must be started with them). */
+  readonly interpreterModules?: ReadonlyArray<string>
   /** Called after each finished run (in the order they finish), with the number finished so far. */
   readonly onRecord?: (record: RunRecord, finished: number, total: number) => Effect.Effect<void>
   /** Called every `progressEveryMs` when the counts changed. */
@@ -47,7 +49,7 @@ export const runJobsOnQueue = (document: SpecDocument, jobs: ReadonlyArray<Sweep
       const { url } = options
       yield* checkReachable(url)
       const payloads: ReadonlyArray<JobPayload> = yield* Effect.forEach(jobs, (job) =>
-        Effect.map(documentForJob(document, job), (d) => makePayload(d, job, options.problemModules ?? [])),
+        Effect.map(documentForJob(document, job), (d) => makePayload(d, job, options.problemModules ?? [], options.interpreterModules ?? [])),
       )
       const ids = payloads.map(jobKey)
       const connection = connectionOptions(url)
