@@ -4,7 +4,7 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import { Effect, Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { isSystemFolder, prepareOutputFolder } from "../../src/experiments/outputFolder.ts"
+import { isSystemFolder, isVirtualFolder, prepareOutputFolder } from "../../src/experiments/outputFolder.ts"
 import { divergenceOf } from "../../src/training/divergence.ts"
 
 let folder = ""
@@ -39,7 +39,20 @@ describe("prepareOutputFolder", () => {
   it("a folder that cannot be created is an OutputError before any training", async () => {
     const file = nodePath.join(folder, "plain-file")
     await fs.writeFile(file, "")
-    expect(await failure(prepareOutputFolder(nodePath.join(file, "out")))).toMatch(/^cannot write .*plain-file\/out: the folder is not writable \(.*\); nothing was trained$/)
+    expect(await failure(prepareOutputFolder(nodePath.join(file, "out")))).toMatch(/^cannot write .*plain-file\/out: .*plain-file is a file, not a folder; choose another --out$/)
+    // The file itself named as the folder (before: "the folder is not writable (EEXIST ...)").
+    expect(await failure(prepareOutputFolder(file, { flag: "--checkpoint" }))).toMatch(/^cannot write .*plain-file: it is a file, not a folder; choose another --checkpoint$/)
+  })
+
+  it("refuses paths inside /proc, /sys and /dev at once, even when forced (mkdir loops forever under /proc)", async () => {
+    for (const path of ["/proc/x", "/proc", "/sys/y/z", "/dev/shm/run"]) {
+      expect(isVirtualFolder(path)).toBe(true)
+      const started = Date.now()
+      expect(await failure(prepareOutputFolder(path, { force: true }))).toMatch(/a kernel file system that holds no files; choose another --out$/)
+      expect(Date.now() - started).toBeLessThan(5000)
+    }
+    expect(isVirtualFolder("/process")).toBe(false)
+    expect(isVirtualFolder(folder)).toBe(false)
   })
 })
 
