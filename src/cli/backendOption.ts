@@ -3,10 +3,11 @@
  * automatic. Every command prints the backend it ends up on.
  */
 import { Options } from "@effect/cli"
+import { choiceOption } from "./choiceOption.ts"
 import { Console, Effect, Option } from "effect"
 import { Backend, BackendLive, backendLayer, type BackendChoice, describeBackend } from "../core/backend.ts"
 
-export const backendOption = Options.choice("backend", ["auto", "node", "wasm", "cpu"] as const).pipe(
+export const backendOption = choiceOption("backend", ["auto", "node", "wasm", "cpu"] as const).pipe(
   Options.withDescription("tensor backend (default: $SCALPEL_BACKEND, else auto: node, then wasm, then cpu)"),
   Options.optional,
 )

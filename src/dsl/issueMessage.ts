@@ -11,6 +11,7 @@
  */
 import { Option, ParseResult, SchemaAST as AST } from "effect"
 import { renderPath } from "./parseIssues.ts"
+import { didYouMean } from "./suggest.ts"
 
 /** Where in the input, and what is wrong there. */
 export interface IssueMessage {
@@ -128,6 +129,12 @@ const isOutright = (issue: ParseResult.ParseIssue): boolean => {
  * (a refinement's "a non-negative number" beats its base type's "a number"); `object` is the
  * struct whose keys an unexpected key is checked against.
  */
+/** "Did you mean" for an unexpected field: the path's last key against the allowed ones. */
+const unexpectedName = (path: ReadonlyArray<PropertyKey>, allowed: ReadonlyArray<string>): string => {
+  const key = path[path.length - 1]
+  return typeof key === "string" ? didYouMean(key, allowed) : ""
+}
+
 const walk = (
   issue: ParseResult.ParseIssue,
   path: ReadonlyArray<PropertyKey>,
@@ -156,7 +163,7 @@ const walk = (
             ? issue.message
             : allowed.length === 0
               ? "unexpected field"
-              : `unexpected field; allowed fields here: ${allowed.join(", ")}`,
+              : `unexpected field${unexpectedName(path, allowed)}; allowed fields here: ${allowed.join(", ")}`,
       }
     }
     case "Forbidden":

@@ -35,10 +35,10 @@ export interface SweepRunOptions {
 }
 
 /** One line per finished run, for logs and terminals alike. */
-export const runLine = (record: RunRecord, finished: number, total: number): string => {
+export const runLine = (record: RunRecord, finished: number, total: number, methodWidth = 13): string => {
   const width = String(total).length
   return (
-    `[${String(finished).padStart(width)}/${total}] ${record.method.padEnd(13)} λ=${formatNumber(record.lambda).padEnd(8)} seed ${record.seed}  ` +
+    `[${String(finished).padStart(width)}/${total}] ${record.method.padEnd(methodWidth)} λ=${formatNumber(record.lambda).padEnd(8)} seed ${record.seed}  ` +
     `main ${formatNumber(record.mainTrain)} (held out ${formatNumber(record.mainTest)})  aux ${formatNumber(record.auxTrain)}  ${(record.wallTimeMs / 1000).toFixed(1)} s`
   )
 }
@@ -80,6 +80,8 @@ export const runSweep = (document: SpecDocument, description: SweepDescription, 
     const registry = yield* loadInterpreterModules(options.interpreterModules ?? [])
     const grid = yield* validateGrid(description.grid, registry)
     const jobs = sweepJobs(grid, document.seed)
+    // Columns stay aligned for the longest method name of the grid (`dynamic-barrier`, a variant label).
+    const methodWidth = Math.max(13, ...jobs.map((job) => job.method.length))
     const where = options.queue === undefined ? `${options.jobs} at a time` : `through the queue at ${options.queue.redacted}`
     yield* Console.log(`${description.title}: ${jobs.length} runs (${grid.methods.length} methods × ${grid.lambdas.length} λ × ${grid.seeds} seeds), ${where}`)
     // Fail before training if the results could not be written, and keep each run's record as it finishes.
@@ -102,7 +104,7 @@ export const runSweep = (document: SpecDocument, description: SweepDescription, 
           }
           return Effect.flatMap(documentForJob(document, job), (d) => writeRunRecord(options.out, job, d, record))
         }).pipe(Effect.catchAll((e) => Console.error(`error: ${e.message}`))),
-        Console.log(runLine(record, finished + reused.size, total + reused.size)),
+        Console.log(runLine(record, finished + reused.size, total + reused.size, methodWidth)),
       ),
     )
     let next = 0

@@ -7,6 +7,7 @@
  * structure, the method, the seed), and how one run becomes a {@link RunRecord}. Running many
  * jobs in parallel is `pool.ts`'s business; tables, plots and verdicts are `report.ts`'s.
  */
+import { didYouMean } from "../dsl/suggest.ts"
 import { Effect, Either, Stream } from "effect"
 import { SpecError } from "../dsl/errors.ts"
 import type { MethodReference, SpecDocument, StructureDocument } from "../dsl/json.ts"
@@ -81,9 +82,12 @@ export const validateGrid = (grid: SweepGrid, registry: InterpreterRegistry = bu
   const fail = (path: string, problem: string) => Either.left(new SpecError({ path, problem }))
   if (grid.methods.length === 0) return fail("method", "expected at least one method")
   const unknown = grid.methods.find((m) => !registry.has(m) && grid.variants?.[m] === undefined)
-  if (unknown !== undefined) return fail("method", `unknown method '${unknown}' (known: ${[...registry.keys()].join(", ")}, or a key of variants)`)
+  const known = [...registry.keys()]
+  if (unknown !== undefined) {
+    return fail("method", `unknown method '${unknown}'${didYouMean(unknown, [...known, ...Object.keys(grid.variants ?? {})])} (known: ${known.join(", ")}, or a key of variants)`)
+  }
   for (const [label, variant] of Object.entries(grid.variants ?? {})) {
-    if (!registry.has(variant.name)) return fail(`variants.${label}.name`, `unknown method '${variant.name}' (known: ${[...registry.keys()].join(", ")})`)
+    if (!registry.has(variant.name)) return fail(`variants.${label}.name`, `unknown method '${variant.name}'${didYouMean(variant.name, known)} (known: ${known.join(", ")})`)
   }
   if (grid.trajectoryEvery !== undefined && !(Number.isInteger(grid.trajectoryEvery) && grid.trajectoryEvery > 0)) {
     return fail("trajectoryEvery", `expected a positive integer, got ${grid.trajectoryEvery}`)

@@ -3,6 +3,7 @@
  * additions never change what another part of the program sees.
  */
 import { Data, Effect } from "effect"
+import { didYouMean } from "../dsl/suggest.ts"
 import type { Interpreter } from "./interpreter.ts"
 
 /** Interpreters by name. */
@@ -14,7 +15,7 @@ export class UnknownInterpreter extends Data.TaggedError("UnknownInterpreter")<{
   readonly known: ReadonlyArray<string>
 }> {
   override get message(): string {
-    return `no interpreter named '${this.name}'; known: ${this.known.join(", ")}`
+    return `no interpreter named '${this.name}'${didYouMean(this.name, this.known)}; known: ${this.known.join(", ")}`
   }
 }
 

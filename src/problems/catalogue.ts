@@ -6,6 +6,7 @@
 import { Either } from "effect"
 import { SpecError } from "../dsl/errors.ts"
 import { quoteName } from "../dsl/issueMessage.ts"
+import { didYouMean } from "../dsl/suggest.ts"
 import { jointFactory, multiTaskFactory } from "./glyphTasks.ts"
 import { irisFactory } from "./iris.ts"
 import { leastSquaresFactory } from "./leastSquares.ts"
@@ -44,7 +45,7 @@ export const lookupProblem = (catalogue: ProblemCatalogue, name: string): Either
     : Either.left(
         new SpecError({
           path: "problem.name",
-          problem: `unknown problem ${quoteName(name)} (known: ${[...catalogue.keys()].join(", ") || "none"})`,
+          problem: `unknown problem ${quoteName(name)}${didYouMean(name, catalogue.keys())} (known: ${[...catalogue.keys()].join(", ") || "none"})`,
         }),
       )
 }

@@ -10,6 +10,7 @@
 import { Effect, Either, Exit, Schema, type Scope } from "effect"
 import { SpecError } from "../dsl/errors.ts"
 import { issueMessage, quoteName } from "../dsl/issueMessage.ts"
+import { didYouMean } from "../dsl/suggest.ts"
 import { decodeSpecDocument, type MethodReference, parseSpecDocument, type SpecDocument, type StructureDocument } from "../dsl/json.ts"
 import type { Objective } from "../dsl/objective.ts"
 import type { Problem } from "../dsl/problem.ts"
@@ -44,7 +45,7 @@ export const resolveStructure = (
       : Either.left(
           new SpecError({
             path,
-            problem: `unknown objective ${quoteName(document)} (objectives of ${problem.name}: ${Object.keys(problem.objectives).join(", ")})`,
+            problem: `unknown objective ${quoteName(document)}${didYouMean(document, Object.keys(problem.objectives))} (objectives of ${problem.name}: ${Object.keys(problem.objectives).join(", ")})`,
           }),
         )
   }
