@@ -6,7 +6,8 @@
  *   npm run test:soak -- N                 N fresh random seeds
  *   npm run test:soak -- N --from S        seeds S, S+1, …, S+N−1
  *   npm run test:soak -- N --record F      append one JSON line per seed to F; seeds already in F
- *                                          are not run again (a long soak resumes where it stopped)
+ *                                          are not run again and count towards N (a long soak
+ *                                          resumes where it stopped, with the same command)
  *   npm run test:soak -- N -- test/core    only the property files under these paths
  *
  * A property-test file is a test file that imports fast-check or the testing kit (src/testing,
@@ -142,10 +143,12 @@ const main = (): void => {
   const args = parseArguments(process.argv.slice(2))
   const files = propertyFiles(args.paths)
   const done = recordedSeeds(args.record)
+  // Fresh random seeds, except that seeds already recorded count towards N: a soak of N random
+  // seeds that stopped part-way resumes with the same command and draws only what is missing.
   const seeds =
     args.from !== undefined
       ? Array.from({ length: args.count }, (_, i) => args.from! + i)
-      : Array.from({ length: args.count }, () => randomInt(-(2 ** 31), 2 ** 31))
+      : [...[...done.keys()].slice(0, args.count), ...Array.from({ length: Math.max(0, args.count - done.size) }, () => randomInt(-(2 ** 31), 2 ** 31))]
   console.log(`soak: ${seeds.length} seeds over ${files.length} property-test files${args.record ? `, recorded in ${args.record}` : ""}`)
   const results: Array<SoakRecord> = []
   seeds.forEach((seed, i) => {
