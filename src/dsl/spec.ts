@@ -15,6 +15,12 @@ export type Initializer =
   | { readonly kind: "uniform"; readonly limit: number }
   /** Glorot/Xavier uniform: limit √(6/(fanIn + fanOut)), for dense kernels [fanIn, fanOut]. */
   | { readonly kind: "glorot" }
+  /**
+   * LeCun normal (LeCun et al., "Efficient BackProp", 1998; Flax's `nn.Dense` default): a normal
+   * truncated at ±2 standard deviations, scaled so that the variance is 1/fanIn, for dense kernels
+   * [fanIn, fanOut].
+   */
+  | { readonly kind: "lecun-normal" }
   | { readonly kind: "values"; readonly values: ArrayLike<number> }
   /**
    * The parameter *is* this variable (see `fromVariable`, `fromModel`): training starts from its

@@ -10,6 +10,7 @@ import { didYouMean } from "../dsl/suggest.ts"
 import { jointFactory, multiTaskFactory } from "./glyphTasks.ts"
 import { irisFactory } from "./iris.ts"
 import { leastSquaresFactory } from "./leastSquares.ts"
+import { mnistAuthorsFactory } from "./mnistAuthors.ts"
 import { mnistJointFactory, mnistMultiTaskFactory, mnistSmoothFactory } from "./mnistTasks.ts"
 import type { AnyProblemFactory } from "./problemFactory.ts"
 
@@ -29,6 +30,7 @@ export const builtinProblems: ProblemCatalogue = makeCatalogue([
   multiTaskFactory,
   jointFactory,
   mnistSmoothFactory,
+  mnistAuthorsFactory,
   mnistMultiTaskFactory,
   mnistJointFactory,
 ])

@@ -24,6 +24,12 @@ const initialValue = (shape: ReadonlyArray<number>, init: CreatedInitializer, se
       const limit = Math.sqrt(6 / (fanIn + fanOut))
       return tf.randomUniform(dims, -limit, limit, "float32", seed)
     }
+    case "lecun-normal": {
+      // tf.truncatedNormal redraws beyond 2σ, which shrinks the variance by 0.7737; the stddev is
+      // raised by 1/0.87962566103423978 to restore variance 1/fanIn (as JAX's variance_scaling).
+      const fanIn = dims.length >= 2 ? dims[dims.length - 2]! : dims[0] ?? 1
+      return tf.truncatedNormal(dims, 0, Math.sqrt(1 / fanIn) / 0.87962566103423978, "float32", seed)
+    }
     case "values":
       return tf.tensor(Float32Array.from(init.values), dims)
   }
