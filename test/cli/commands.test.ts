@@ -55,7 +55,7 @@ describe("scalpel sweep and experiment: arguments", () => {
     const results = await Promise.all(commands.map((command) => cli([command, "--help"])))
     results.forEach(({ code, stdout }, i) => {
       expect(code).toBe(0)
-      expect(stdout).toContain(`$ ${commands[i]}`)
+      expect(stdout).toContain(`$ scalpel ${commands[i]}`)
       expect(stdout).toMatch(/OPTIONS/)
     })
   })

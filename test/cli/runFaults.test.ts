@@ -88,7 +88,7 @@ describe("output folders checked before training (point 7)", () => {
     const result = await cli(["run", await long(), "--out", out])
     expect(performance.now() - started).toBeLessThan(generous)
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(new RegExp(`^error: cannot write ${out}: the folder is not writable \\(ENOTDIR: .*\\); nothing was trained$`, "m"))
+    expect(result.stderr).toMatch(new RegExp(`^error: cannot write ${out}: ${join(folder, "a-file")} is a file, not a folder; choose another --out$`, "m"))
     expect(trainedSteps(result.stdout)).toBe(0)
   })
 
@@ -98,7 +98,7 @@ describe("output folders checked before training (point 7)", () => {
     const result = await cli(["run", await long(), "--out", join(folder, "ckpt-out"), "--checkpoint", bad])
     expect(performance.now() - started).toBeLessThan(generous)
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain(`error: cannot write ${join(folder, "a-file", "ckpt")}: the folder is not writable (ENOTDIR`)
+    expect(result.stderr).toContain(`error: cannot write ${join(folder, "a-file", "ckpt")}: ${join(folder, "a-file")} is a file, not a folder; choose another --checkpoint`)
     expect(trainedSteps(result.stdout)).toBe(0)
 
     // Before #12 a missing folder failed only at the first checkpoint write, after training.
@@ -114,7 +114,7 @@ describe("output folders checked before training (point 7)", () => {
     const result = await cli(["sweep", await long(), "--method", "weighted-sum", "--lambda", "0.1", "--seeds", "1", "--jobs", "1", "--out", out])
     expect(performance.now() - started).toBeLessThan(generous)
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain(`error: cannot write ${out}: the folder is not writable (ENOTDIR`)
+    expect(result.stderr).toContain(`error: cannot write ${out}: ${join(folder, "a-file")} is a file, not a folder; choose another --out`)
     expect(result.stdout).not.toMatch(/\[\s*1\/1\]/)
   })
 

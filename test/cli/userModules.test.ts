@@ -42,7 +42,7 @@ describe("scalpel run --interpreters / --problems", () => {
   it("a custom method is unknown without its module and trains with it", async () => {
     const without = await cli(["run", join(folder, "capped.json"), "--out", join(folder, "without")])
     expect(without.code).toBe(1)
-    expect(without.stderr).toMatch(/no interpreter named 'capped-sum'/)
+    expect(without.stderr).toMatch(/^error: method\.name: unknown method 'capped-sum'; known: bloop, .* \(a method of your own needs --interpreters MODULE\)$/m)
     const out = join(folder, "with")
     const withModule = await cli(["run", join(folder, "capped.json"), "--interpreters", interpreterModule, "--out", out])
     expect(withModule.stderr).toBe("")

@@ -85,7 +85,7 @@ describe("decoding JSON specs: one message naming the place and the problem", ()
       "unknown objective",
       withFields({ structure: { kind: "prioritize", main: "fit", aux: "priorr", lambda: 1 } }),
       "structure.aux",
-      "unknown objective 'priorr' (objectives of least-squares: fit, prior)",
+      "unknown objective 'priorr' (did you mean 'prior'?) (objectives of least-squares: fit, prior)",
     ],
     [
       "an inherited property is not an objective",
@@ -97,7 +97,7 @@ describe("decoding JSON specs: one message naming the place and the problem", ()
       "unknown problem",
       withFields({ problem: { name: "foo" } }),
       "problem.name",
-      "unknown problem 'foo' (known: least-squares, iris-weight-norm, glyph-multitask, glyph-joint, mnist-smooth, mnist-multitask, mnist-joint)",
+      "unknown problem 'foo' (known: least-squares, iris-weight-norm, glyph-multitask, glyph-joint, mnist-smooth, mnist-authors, mnist-multitask, mnist-joint)",
     ],
     [
       "a weight of the wrong type",
@@ -154,7 +154,7 @@ describe("decoding JSON specs: one message naming the place and the problem", ()
       "a misspelt problem option",
       withFields({ problem: { name: "least-squares", options: { exemples: 10 } } }),
       "problem.options.exemples",
-      "unexpected field; allowed fields here: examples, dimensions, seed, prior, init, fit, fullBatch",
+      "unexpected field (did you mean 'examples'?); allowed fields here: examples, dimensions, seed, prior, init, fit, fullBatch",
     ],
     [
       "nesting beyond the limit",
