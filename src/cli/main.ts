@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /** The `scalpel` command line. */
 import { Command, ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Cause, Console, Effect, Option } from "effect"
 import { demoCommand } from "./demo.ts"
 import { experimentCommand } from "./experiment.ts"
 import { runCommand } from "./run.ts"
 import { sweepCommand } from "./sweep.ts"
 import { workerCommand } from "./worker.ts"
+import { runCommandLine } from "./interrupts.ts"
 import { prepareTerminalOutput } from "./terminalOutput.ts"
 
 const scalpel = Command.make("scalpel").pipe(
@@ -34,4 +35,4 @@ const reportFailure = (cause: Cause.Cause<unknown>) =>
   })
 
 prepareTerminalOutput(process.argv.slice(2))
-cli(process.argv).pipe(Effect.catchAllCause(reportFailure), Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+runCommandLine(cli(process.argv).pipe(Effect.catchAllCause(reportFailure), Effect.provide(NodeContext.layer)))
