@@ -4,9 +4,13 @@
  *
  * The Nash bargaining solution among the tasks: d = Jᵀα with α > 0 solving (Gα)ᵢ = 1/αᵢ, i.e.
  * ⟨gᵢ, d⟩·αᵢ = 1 for every task. Every task therefore gains ⟨gᵢ, d⟩ = 1/αᵢ > 0 (non-conflicting),
- * and the product of the gains is maximal on the ball. As in the authors' code, G is first divided
- * by its Frobenius norm, which makes d scale with the gradients (d(s·J) = s·d(J)); `maxNorm` > 0
- * clips ‖d‖ as their code does (its default there is 1; here 0, i.e. off, as in the paper).
+ * and the product of the gains is maximal on the ball. The condition is solved on the raw G, as in
+ * the paper and the authors' CCP (which TorchJD and LibMTL share): then ‖d‖² = αᵀGα = Σᵢ αᵢ(Gα)ᵢ = k,
+ * so ‖d‖ = √k whatever the gradients' scale, and d(s·J) = d(J) (the step size alone sets the
+ * length of the update). The authors' code divides G by its Frobenius norm only inside its solver,
+ * to condition it, and undoes that on α (an earlier scalpel kept the normalised α, which made d
+ * √‖G‖_F times too long). `maxNorm` > 0 clips ‖d‖ as their code does (its default there is 1;
+ * here 0, i.e. off, as in the paper).
  *
  * The paper solves for α with a sequence of convex programs (CCP, 20 iterations by default); here
  * the equivalent convex problem min ½αᵀGα − Σ log αᵢ is solved to convergence by Newton's method
@@ -43,14 +47,15 @@ export const utilityWeightsOnLiveTasks = (gram: SymmetricMatrix, alpha: number, 
   return out
 }
 
-/** Nash-MTL's weights for G = scale·gram (gram normalised to a largest diagonal entry of 1). */
+/**
+ * Nash-MTL's weights for G = scale·gram (gram normalised to a largest diagonal entry of 1): with
+ * v solving (gram·v)ᵢ = 1/vᵢ, α = v/√scale solves (Gα)ᵢ = 1/αᵢ on the raw G, as the authors' CCP
+ * does (so ‖d‖² = αᵀGα = k, and d(s·J) = d(J)).
+ */
 export const nashMtlWeights = (gram: SymmetricMatrix, scale: number, resolution: number, maxNorm: number): Float64Array => {
-  const frobenius = Math.sqrt(gram.values.reduce((s, x) => s + x * x, 0))
-  const normalised = symmetricFrom(gram.size, (i, j) => gram.values[i * gram.size + j]! / frobenius)
-  // Solving on gram/‖gram‖_F gives α' with d = √(scale·‖gram‖_F)·... : on G/‖G‖_F = gram/‖gram‖_F
-  // the weights are the same, so d = Jᵀα' directly.
-  const alpha = utilityWeightsOnLiveTasks(normalised, 1, resolution / frobenius)
-  if (alpha === undefined) return new Float64Array(gram.size)
+  const v = utilityWeightsOnLiveTasks(gram, 1, resolution)
+  if (v === undefined || !(scale > 0)) return new Float64Array(gram.size)
+  const alpha = v.map((x) => x / Math.sqrt(scale))
   if (maxNorm > 0) {
     const norm = Math.sqrt(Math.max(scale * quadraticForm(gram, alpha), 0))
     if (norm > maxNorm) return alpha.map((a) => (a * maxNorm) / norm)
@@ -62,7 +67,7 @@ export const nashMtl = taskRuleInterpreter({
   name: "nash-mtl",
   description: "Nash-MTL: the Nash bargaining solution among the tasks, (Gα)ᵢ = 1/αᵢ (Navon et al. 2022).",
   options: NashMtlOptions,
-  guarantees: guarantees({ holds: ["non-conflicting", "weighted", "permutation-invariant", "scale-invariant"] }),
+  guarantees: guarantees({ holds: ["non-conflicting", "weighted", "permutation-invariant"] }),
   init: () => ({ t: 0 }),
   weights: (input, state, options) => [nashMtlWeights(input.gram, input.scale, input.resolution, options.maxNorm), { t: state.t + 1 }],
 })
