@@ -37,9 +37,9 @@ export const solvePositiveDefinite = (m: ArrayLike<number>, k: number, b: ArrayL
   return x
 }
 
-const barrier = (w: ArrayLike<number>, alpha: number): number => {
+const barrier = (w: ArrayLike<number>, alpha: number, c: ArrayLike<number>): number => {
   let s = 0
-  for (let i = 0; i < w.length; i++) s += alpha === 1 ? -Math.log(w[i]!) : (-alpha / (alpha - 1)) * w[i]! ** ((alpha - 1) / alpha)
+  for (let i = 0; i < w.length; i++) s += c[i]! * (alpha === 1 ? -Math.log(w[i]!) : (-alpha / (alpha - 1)) * w[i]! ** ((alpha - 1) / alpha))
   return s
 }
 
@@ -55,21 +55,22 @@ const u = 2 ** -53
  * the largest entry) is indistinguishable from the divergence of a singular one. A step is accepted when it decreases the objective
  * (Armijo) or, once that decrease is below the objective's own rounding, the scaled residual.
  */
-const newton = (gram: SymmetricMatrix, alpha: number, start: Float64Array): Float64Array | undefined => {
+const newton = (gram: SymmetricMatrix, alpha: number, c: ArrayLike<number>, start: Float64Array): Float64Array | undefined => {
   const k = gram.size
-  const objective = (v: ArrayLike<number>) => 0.5 * quadraticForm(gram, v) + barrier(v, alpha)
+  const objective = (v: ArrayLike<number>) => 0.5 * quadraticForm(gram, v) + barrier(v, alpha, c)
   const assess = (v: Float64Array) => {
     const gv = matVec(gram, v)
-    const gradient = v.map((vi, i) => gv[i]! - vi ** (-1 / alpha))
+    const gain = v.map((vi, i) => c[i]! * vi ** (-1 / alpha))
+    const gradient = v.map((_, i) => gv[i]! - gain[i]!)
     let residual = 0
     let resolved = true
     let ambiguous = false
     for (let i = 0; i < k; i++) {
-      let magnitude = v[i]! ** (-1 / alpha)
+      let magnitude = gain[i]!
       for (let j = 0; j < k; j++) magnitude += Math.abs(gram.values[i * k + j]!) * v[j]!
-      residual = Math.max(residual, Math.abs(gradient[i]!) / v[i]! ** (-1 / alpha))
-      if (Math.abs(gradient[i]!) > Math.max(4 * k * u * magnitude, 1e-12 * v[i]! ** (-1 / alpha))) resolved = false
-      if (4 * k * u * magnitude > 1e-2 * v[i]! ** (-1 / alpha)) ambiguous = true
+      residual = Math.max(residual, Math.abs(gradient[i]!) / gain[i]!)
+      if (Math.abs(gradient[i]!) > Math.max(4 * k * u * magnitude, 1e-12 * gain[i]!)) resolved = false
+      if (4 * k * u * magnitude > 1e-2 * gain[i]!) ambiguous = true
     }
     return { gradient, residual, resolved, ambiguous }
   }
@@ -82,7 +83,7 @@ const newton = (gram: SymmetricMatrix, alpha: number, start: Float64Array): Floa
     if (current.resolved) return w
     const { gradient } = current
     const hessian = Float64Array.from(gram.values)
-    for (let i = 0; i < k; i++) hessian[i * k + i]! += (1 / alpha) * w[i]! ** (-1 / alpha - 1)
+    for (let i = 0; i < k; i++) hessian[i * k + i]! += (c[i]! / alpha) * w[i]! ** (-1 / alpha - 1)
     const step = solvePositiveDefinite(hessian, k, gradient.map((g) => -g))
     if (step === undefined) return undefined
     const f0 = objective(w)
@@ -109,7 +110,8 @@ const newton = (gram: SymmetricMatrix, alpha: number, start: Float64Array): Floa
 }
 
 /**
- * w > 0 with (G·w)ᵢ = wᵢ^(−1/α) to a relative residual of 1e-12, or `undefined` when none exists
+ * w > 0 with (G·w)ᵢ = cᵢ·wᵢ^(−1/α) (c = `coefficients`, default all 1) to a relative residual
+ * of 1e-12 or its rounding bound, or `undefined` when none exists
  * (the iterates grow without bound) or Newton stalls. G should be normalised (largest entry ~1).
  *
  * Solved by continuation on G + μI, μ = 1, 10⁻¹, …, 10⁻¹⁶, then 0, each Newton run warm-started at
@@ -119,13 +121,15 @@ const newton = (gram: SymmetricMatrix, alpha: number, start: Float64Array): Floa
  * Pareto-stationary (d = 0) although a solution exists; along the path every run starts inside
  * the region of quadratic convergence. When no solution exists the final run diverges.
  */
-export const utilityWeights = (gram: SymmetricMatrix, alpha: number): Float64Array | undefined => {
+export const utilityWeights = (gram: SymmetricMatrix, alpha: number, coefficients?: ArrayLike<number>): Float64Array | undefined => {
   const k = gram.size
-  let w: Float64Array | undefined = Float64Array.from({ length: k }, (_, i) => 1 / Math.sqrt(Math.max(gram.values[i * k + i]!, 0) + 1))
+  const c = coefficients ?? new Float64Array(k).fill(1)
+  // The solution for G + I when G is diagonal: ((Gᵢᵢ + 1)wᵢ = cᵢwᵢ^(−1/α)).
+  let w: Float64Array | undefined = Float64Array.from({ length: k }, (_, i) => (c[i]! / (Math.max(gram.values[i * k + i]!, 0) + 1)) ** (alpha / (alpha + 1)))
   for (let e = 0; e <= 17; e++) {
     const mu = e === 17 ? 0 : 10 ** -e
     const shifted: SymmetricMatrix = mu === 0 ? gram : { size: k, values: gram.values.map((x, p) => (p % (k + 1) === 0 ? x + mu : x)) }
-    w = newton(shifted, alpha, w)
+    w = newton(shifted, alpha, c, w)
     if (w === undefined) return undefined
   }
   return w

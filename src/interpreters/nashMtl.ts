@@ -14,9 +14,9 @@
  *
  * The paper solves for α with a sequence of convex programs (CCP, 20 iterations by default); here
  * the equivalent convex problem min ½αᵀGα − Σ log αᵢ is solved to convergence by Newton's method
- * (`core/utilitySolve.ts`). Tasks with a zero gradient (up to G's rounding) cannot gain and get
- * weight 0; when some conic combination of the others vanishes (a Pareto-stationary set) no
- * bargaining solution exists and d = 0.
+ * (`core/utilitySolve.ts`). Tasks with a zero gradient cannot gain and get weight 0; when some
+ * conic combination of the others vanishes (a Pareto-stationary set) no bargaining solution exists
+ * and d = 0.
  */
 import { Schema } from "effect"
 import { quadraticForm, symmetricFrom, type SymmetricMatrix } from "../core/smallQp.ts"
@@ -34,16 +34,22 @@ export type NashMtlOptions = typeof NashMtlOptions.Type
 /**
  * Weights w > 0 with (G'w)ᵢ = wᵢ^(−1/α) on the tasks whose gradient is not zero (G' = `gram`
  * restricted to them), 0 for the others; `undefined` when no solution exists.
+ *
+ * A task is zero only when its gradient is (Gᵢᵢ = 0): Gᵢᵢ errs by ε·‖gᵢ‖² (the per-pair bound of
+ * `NormalisedGram`), so a task 10⁻¹⁰ the largest's norm is as well determined as the largest.
+ * The solve is on the correlation form G' = SCS (S = diag‖gᵢ‖): with β = Sw the condition is
+ * (Cβ)ᵢ = sᵢ^((1−α)/α)·βᵢ^(−1/α), scale-free for α = 1, and w = S⁻¹β.
  */
-export const utilityWeightsOnLiveTasks = (gram: SymmetricMatrix, alpha: number, resolution: number): Float64Array | undefined => {
+export const utilityWeightsOnLiveTasks = (gram: SymmetricMatrix, alpha: number, _resolution: number): Float64Array | undefined => {
   const k = gram.size
-  const live = [...Array(k).keys()].filter((i) => gram.values[i * k + i]! > resolution)
+  const live = [...Array(k).keys()].filter((i) => gram.values[i * k + i]! > 0)
   const out = new Float64Array(k)
   if (live.length === 0) return out
-  const sub = symmetricFrom(live.length, (a, b) => gram.values[live[a]! * k + live[b]!]!)
-  const w = utilityWeights(sub, alpha)
-  if (w === undefined) return undefined
-  live.forEach((i, a) => (out[i] = w[a]!))
+  const norms = live.map((i) => Math.sqrt(gram.values[i * k + i]!))
+  const correlation = symmetricFrom(live.length, (a, b) => (a === b ? 1 : gram.values[live[a]! * k + live[b]!]! / (norms[a]! * norms[b]!)))
+  const beta = utilityWeights(correlation, alpha, norms.map((s) => s ** ((1 - alpha) / alpha)))
+  if (beta === undefined) return undefined
+  live.forEach((i, a) => (out[i] = beta[a]! / norms[a]!))
   return out
 }
 
