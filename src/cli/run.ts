@@ -1,5 +1,6 @@
 /** `scalpel run SPEC.json`: train one JSON spec, with progress, events and a summary on disk. */
 import { appendFile, rm, writeFile } from "node:fs/promises"
+import { interpreterWithSharing } from "../interpreters/sharedParameters.ts"
 import { basename, dirname, join } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Data, Effect, Either, Option, Stream } from "effect"
@@ -83,7 +84,9 @@ export const runCommand = Command.make(
       yield* Effect.scoped(
         Effect.gen(function* () {
           const resolved = yield* Effect.acquireRelease(resolveSpecJson(text), (r) => Effect.sync(r.problem.dispose))
-          const interpreter = yield* lookup(builtinInterpreters, resolved.method.name)
+          const interpreter = yield* Effect.flatMap(lookup(builtinInterpreters, resolved.method.name), (found) =>
+            interpreterWithSharing(found, resolved.method.sharedParameters, resolved.problem.sharing, resolved.problem.name),
+          )
           const options = yield* interpreter.decodeOptions(resolved.method.options)
           const rule = yield* interpreter.lower(resolved.spec.structure, options, { seed: resolved.spec.seed })
           const folder = Option.getOrElse(out, () => join("runs", runName(spec)))

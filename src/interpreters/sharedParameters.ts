@@ -122,3 +122,23 @@ export const withSharedParameters = <O>(interpreter: Interpreter<O>, sharing: Pa
       return rule
     }),
 })
+
+/**
+ * `interpreter` as a spec document's method asks for it: wrapped by {@link withSharedParameters}
+ * with the problem's own `sharing` when `sharedParameters` is true (`Unsupported` when the problem
+ * declares none), unchanged otherwise.
+ */
+export const interpreterWithSharing = <O>(
+  interpreter: Interpreter<O>,
+  sharedParameters: boolean | undefined,
+  sharing: ParameterSharing | undefined,
+  problem: string,
+): Effect.Effect<Interpreter<O>, Unsupported> => {
+  if (sharedParameters !== true) return Effect.succeed(interpreter)
+  if (sharing === undefined) {
+    return Effect.fail(
+      new Unsupported({ interpreter: interpreter.name, construct: "sharedParameters", hint: `problem '${problem}' declares no task-specific parameters (its 'sharing')` }),
+    )
+  }
+  return Effect.succeed(withSharedParameters(interpreter, sharing))
+}

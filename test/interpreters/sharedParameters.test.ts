@@ -17,8 +17,13 @@ import { mgda } from "../../src/interpreters/mgda.ts"
 import { nashMtl } from "../../src/interpreters/nashMtl.ts"
 import { pcgrad } from "../../src/interpreters/pcgrad.ts"
 import { upgrad } from "../../src/interpreters/upgrad.ts"
-import { withSharedParameters } from "../../src/interpreters/sharedParameters.ts"
-import { train } from "../../src/training/train.ts"
+import { builtinInterpreters } from "../../src/interpreters/builtins.ts"
+import { lookup } from "../../src/interpreters/registry.ts"
+import { interpreterWithSharing, withSharedParameters } from "../../src/interpreters/sharedParameters.ts"
+import { resolveSpecValue } from "../../src/problems/resolveSpec.ts"
+import { decodeSpecDocument } from "../../src/dsl/json.ts"
+import { documentForJob } from "../../src/experiments/sweep.ts"
+import { releaseParameters, train } from "../../src/training/train.ts"
 import { useCpuBackend } from "../support/cpuBackend.ts"
 
 useCpuBackend()
@@ -148,5 +153,49 @@ describe("withSharedParameters at the rule level", () => {
     const [d] = rule.step(gradients, state)
     expect(tf.memory().numTensors).toBe(before + 1)
     tf.dispose([d, gradients.a, gradients.b] as Array<Tensor1D>)
+  })
+})
+
+describe("a spec document's method with sharedParameters", () => {
+  const documentFor = (problem: unknown, method: unknown) => ({
+    problem,
+    structure: { kind: "sum", terms: ["digit", "overlay"] },
+    method,
+    optimizer: { kind: "sgd", learningRate: 0.1 },
+    steps: 3,
+    batchSize: 16,
+    seed: 4,
+  })
+  const glyphs = { name: "glyph-multitask", options: { trainSize: 64, testSize: 32, trunk: 8 } }
+
+  it("wraps the method with the problem's own sharing: glyph-multitask trains with UPGrad on the trunk only", async () => {
+    const resolved = Effect.runSync(resolveSpecValue(documentFor(glyphs, { name: "upgrad", sharedParameters: true })))
+    const interpreter = Effect.runSync(
+      Effect.flatMap(lookup(builtinInterpreters, resolved.method.name), (found) => interpreterWithSharing(found, resolved.method.sharedParameters, resolved.problem.sharing, resolved.problem.name)),
+    )
+    expect(interpreter.name).toBe("upgrad+shared")
+    const summary = releaseParameters(resolved.spec, await Effect.runPromise(train(resolved.spec, method(interpreter))))
+    expect(summary.rule).toBe("upgrad+shared")
+    resolved.problem.dispose()
+  })
+
+  it("an experiment's sweep gives the document method's sharedParameters to every method of the grid", () => {
+    const sweepable = (m: unknown) => ({ ...documentFor({ name: "glyph-multitask" }, m), structure: { kind: "prioritize", main: "digit", aux: "overlay", lambda: 1 } })
+    const document = Effect.runSync(decodeSpecDocument(sweepable({ name: "bloop", sharedParameters: true })))
+    const job = Either.getOrThrow(documentForJob(document, { method: "pcgrad", lambda: 1, seed: 2 }))
+    expect(job.method).toEqual({ name: "pcgrad", options: {}, sharedParameters: true })
+    const plain = Effect.runSync(decodeSpecDocument(sweepable({ name: "bloop" })))
+    expect(Either.getOrThrow(documentForJob(plain, { method: "pcgrad", lambda: 1, seed: 2 })).method).toEqual({ name: "pcgrad", options: {} })
+  })
+
+  it("is refused for a problem that declares no heads, and must be a boolean", () => {
+    const resolved = Effect.runSync(
+      resolveSpecValue({ ...documentFor({ name: "iris-weight-norm" }, { name: "mgda", sharedParameters: true }), structure: { kind: "sum", terms: ["cross-entropy", "weight-norm"] } }),
+    )
+    const outcome = Effect.runSync(Effect.either(interpreterWithSharing(mgda, resolved.method.sharedParameters, resolved.problem.sharing, resolved.problem.name)))
+    expect(Either.isLeft(outcome) && outcome.left.message).toMatch(/problem 'iris-weight-norm' declares no task-specific parameters/)
+    resolved.problem.dispose()
+    const bad = Effect.runSync(Effect.either(resolveSpecValue(documentFor(glyphs, { name: "mgda", sharedParameters: "yes" }))))
+    expect(Either.isLeft(bad) && bad.left.message).toMatch(/sharedParameters/)
   })
 })
