@@ -1,5 +1,6 @@
 /** `scalpel run SPEC.json`: train one JSON spec, with progress, events and a summary on disk. */
 import { appendFile, rm, writeFile } from "node:fs/promises"
+import { interpreterWithSharing } from "../interpreters/sharedParameters.ts"
 import { basename, dirname, join } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Data, Effect, Option, Stream } from "effect"
@@ -99,7 +100,7 @@ export const runCommand = Command.make(
       yield* Effect.scoped(
         Effect.gen(function* () {
           const resolved = yield* Effect.acquireRelease(resolveSpecDocument(document, catalogue), (r) => Effect.sync(r.problem.dispose))
-          const interpreter = yield* lookup(registry, resolved.method.name).pipe(
+          const found = yield* lookup(registry, resolved.method.name).pipe(
             Effect.mapError(
               (unknown) =>
                 new SpecError({
@@ -110,6 +111,7 @@ export const runCommand = Command.make(
                 }),
             ),
           )
+          const interpreter = yield* interpreterWithSharing(found, resolved.method.sharedParameters, resolved.problem.sharing, resolved.problem.name)
           const options = yield* interpreter.decodeOptions(resolved.method.options)
           const rule = yield* interpreter.lower(resolved.spec.structure, options, { seed: resolved.spec.seed })
           const folder = Option.getOrElse(out, () => join("runs", runName(spec)))

@@ -47,6 +47,15 @@ export const normalisedGram = (vectors: ReadonlyArray<Tensor1D>): NormalisedGram
   return { gram: symmetricFrom(k, (i, j) => G[i * k + j]! / divisor), scale: largest, resolution: innerProductResolution(n) }
 }
 
+/**
+ * The weights with those of zero vectors (Gᵢᵢ = 0) set to 0. A zero gradient's weight does not
+ * change d, and a rule's solve may leave it at any value (CAGrad's dual-cone projection returned
+ * 6.6e58 beside two conflicting tasks): float64 on the host gives 6.6e58·0 = 0, but the tensor-op
+ * path rounds the weights to float32, where the value overflows to ∞ and ∞·0 is NaN.
+ */
+export const zeroWeightsOfZeroVectors = (gram: SymmetricMatrix, weights: ArrayLike<number>): Float64Array =>
+  Float64Array.from({ length: gram.size }, (_, i) => (gram.values[i * gram.size + i] === 0 ? 0 : weights[i]!))
+
 /** d = Σᵢ αᵢ·gᵢ for host-side weights α (on the host: float64, rounded once). */
 export const combine = (vectors: ReadonlyArray<Tensor1D>, weights: ArrayLike<number>): Tensor1D =>
   linearCombinationOnHost(vectors, weights) ??

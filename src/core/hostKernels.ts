@@ -37,6 +37,9 @@ export const useHostKernels = (enabled: boolean): void => {
   hostAccess = enabled
 }
 
+/** Whether the host kernels are switched on (see {@link useHostKernels}). */
+export const hostKernelsEnabled = (): boolean => hostAccess
+
 /**
  * Run `body` on host views of `inputs` (float32) and of `outputs` fresh float32 vectors of length
  * `outputLength` (by default the first input's size), which it must fill completely. Returns the output tensors, or

@@ -191,6 +191,11 @@ export const ProblemReferenceSchema = Schema.Struct({
 export const MethodReferenceSchema = Schema.Struct({
   name: Name("a method name"),
   options: Schema.optionalWith(OpaqueObject, { default: emptyOptions }),
+  /**
+   * Aggregate only the parameters the problem shares (its `sharing`: each task's head steps on its
+   * own gradient), as TorchJD's `mtl_backward` and LibMTL do; absent or false: the whole vector.
+   */
+  sharedParameters: Schema.optional(Schema.Boolean),
 }).annotations({ description: 'an object with the method\'s "name"' })
 
 /** The interpreter used when a document names none. */

@@ -25,12 +25,21 @@ export const fromVariable = (variable: Variable): ParameterDeclaration => ({
  * optimizers.
  */
 export const fromModel = (model: tf.LayersModel): { readonly [name: string]: ParameterDeclaration } => {
-  const weights = model.trainableWeights
-  const counts = new Map<string, number>()
-  for (const w of weights) counts.set(w.originalName, (counts.get(w.originalName) ?? 0) + 1)
+  const names = parameterNamesOf(model)
   return Object.fromEntries(
     // LayerVariable.read() is typed as a Tensor but returns the layer's own tf.Variable, the
     // one its `call` reads; makeSpec checks that it is one.
-    weights.map((w) => [counts.get(w.originalName) === 1 ? w.originalName : w.name, fromVariable(w.read() as Variable)] as const),
+    model.trainableWeights.map((w) => [names.get(w)!, fromVariable(w.read() as Variable)] as const),
   )
+}
+
+/**
+ * The parameter name {@link fromModel} gives each of the model's trainable weights: its original
+ * name, or its unique name when two weights of the model share an original name.
+ */
+export const parameterNamesOf = (model: tf.LayersModel): ReadonlyMap<tf.LayerVariable, string> => {
+  const weights = model.trainableWeights
+  const counts = new Map<string, number>()
+  for (const w of weights) counts.set(w.originalName, (counts.get(w.originalName) ?? 0) + 1)
+  return new Map(weights.map((w) => [w, counts.get(w.originalName) === 1 ? w.originalName : w.name] as const))
 }

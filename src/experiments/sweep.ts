@@ -9,6 +9,7 @@
  */
 import { didYouMean } from "../dsl/suggest.ts"
 import { Effect, Either, Stream } from "effect"
+import { interpreterWithSharing } from "../interpreters/sharedParameters.ts"
 import { SpecError } from "../dsl/errors.ts"
 import type { MethodReference, SpecDocument, StructureDocument } from "../dsl/json.ts"
 import type { Objective } from "../dsl/objective.ts"
@@ -117,14 +118,18 @@ export const withLambda = (structure: StructureDocument, lambda: number): Either
 
 /**
  * The document of one job: its λ, its method (a variant's interpreter and options; otherwise the
- * document's options when it names the same method), its seed, its learning rate.
+ * document's options when it names the same method), its seed, its learning rate. The document
+ * method's `sharedParameters` applies to every method of the sweep.
  */
 export const documentForJob = (document: SpecDocument, job: SweepJob): Either.Either<SpecDocument, SpecError> =>
   Either.map(withLambda(document.structure, job.lambda), (structure) => ({
     ...document,
     structure,
     seed: job.seed,
-    method: job.variant ?? (job.method === document.method.name ? document.method : { name: job.method, options: {} }),
+    method: {
+      ...(job.variant ?? (job.method === document.method.name ? document.method : { name: job.method, options: {} })),
+      ...(document.method.sharedParameters === undefined ? {} : { sharedParameters: document.method.sharedParameters }),
+    },
     optimizer: { ...document.optimizer, learningRate: document.optimizer.learningRate * (job.learningRateFactor ?? 1) },
   }))
 
@@ -185,7 +190,9 @@ export const runDocument = (
         if (main === undefined || aux === undefined) {
           return yield* new SpecError({ path: "structure", problem: "a sweep needs a main and an auxiliary level" })
         }
-        const interpreter = yield* lookup(registry, resolved.method.name)
+        const interpreter = yield* Effect.flatMap(lookup(registry, resolved.method.name), (found) =>
+          interpreterWithSharing(found, resolved.method.sharedParameters, resolved.problem.sharing, resolved.problem.name),
+        )
         const options = yield* interpreter.decodeOptions(resolved.method.options)
         const rule = yield* interpreter.lower(resolved.spec.structure, options, { seed: resolved.spec.seed })
         const every = job.trajectoryEvery

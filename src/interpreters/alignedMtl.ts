@@ -7,12 +7,21 @@
  * B = √λ_r · V_r Λ_r^(−1/2) V_rᵀ turns J into the "aligned" BJ, whose rows' non-zero singular values
  * all equal √λ_r (the smallest one: the condition number of the aligned system is 1). The direction
  * is d = (BJ)ᵀ·p = Jᵀ(B·p) with p the preference weights (default the mean, 1/k each).
- * Eigenvalues below k·(G's rounding resolution)·λ₁ are rank deficiency, not information.
+ *
+ * Rank (which eigenvalues are rounding, not information): each entry of G errs by at most
+ * ε·‖gᵢ‖‖gⱼ‖ (`NormalisedGram`'s per-pair bound), which moves the eigenvalue of a unit eigenvector
+ * v by at most ε·(Σᵢ|vᵢ|‖gᵢ‖)²; the eigen-solver adds its backward error, about k·u·λ₁ (the
+ * tolerance TorchJD uses, k·eps·λ₁). An eigenvalue is kept when it exceeds k times the sum. So
+ * the eigenvalue of a small task orthogonal to the others (10⁻¹² of the largest at a norm ratio
+ * of 10⁻⁶) is kept, as in TorchJD; a cut-off of k·ε·λ₁ with a floor of 10⁻¹⁴·λ₁, relative to the
+ * largest alone, dropped it.
  */
 import { Schema } from "effect"
 import { symmetricEigen } from "../core/smallQp.ts"
 import { guarantees } from "./guarantees.ts"
 import { taskRuleInterpreter } from "./taskRule.ts"
+
+const unitRoundoff = 2 ** -53
 
 export const AlignedMtlOptions = Schema.Struct({})
 export type AlignedMtlOptions = typeof AlignedMtlOptions.Type
@@ -22,7 +31,13 @@ export const alignedMtlWeights = (gram: { readonly size: number; readonly values
   const k = gram.size
   const { values, vectors } = symmetricEigen(gram)
   const largest = Math.max(0, ...values)
-  const kept = [...values.keys()].filter((e) => values[e]! > Math.max(k * resolution, 1e-14) * largest)
+  const norms = Array.from({ length: k }, (_, i) => Math.sqrt(Math.max(gram.values[i * k + i]!, 0)))
+  const bound = (e: number) => {
+    let spread = 0 // Σᵢ|vₑᵢ|·‖gᵢ‖
+    for (let i = 0; i < k; i++) spread += Math.abs(vectors[i * k + e]!) * norms[i]!
+    return k * ((resolution + 4 * unitRoundoff) * spread * spread + k * unitRoundoff * largest)
+  }
+  const kept = [...values.keys()].filter((e) => values[e]! > 0 && values[e]! > bound(e))
   const out = new Float64Array(k)
   if (kept.length === 0) return out
   const smallest = Math.min(...kept.map((e) => values[e]!))

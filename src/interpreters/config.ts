@@ -21,7 +21,11 @@ export type ConfigOptions = typeof ConfigOptions.Type
 export const configWeights = (gram: { readonly size: number; readonly values: Float64Array }, resolution = 1e-14): Float64Array => {
   const k = gram.size
   const norms = Float64Array.from({ length: k }, (_, i) => Math.sqrt(Math.max(gram.values[i * k + i]!, 0)))
-  const live = (i: number) => norms[i]! ** 2 > resolution
+  // A task is zero only when its gradient is: Gᵢᵢ errs by at most ε·‖gᵢ‖² (the per-pair bound of
+  // `NormalisedGram`), so a small task's diagonal is as accurate as a large one's and its unit
+  // direction as well determined. (Comparing ‖gᵢ‖² with ε relative to the largest task dropped
+  // every task below √ε of it, ~1e-8: J = [[1e-8, 0], [0, 1]] gave (0, 1), not ConFIG's (½, ½).)
+  const live = (i: number) => norms[i]! > 0
   const unitGram = symmetricFrom(k, (i, j) => (live(i) && live(j) ? gram.values[i * k + j]! / (norms[i]! * norms[j]!) : 0))
   const c = pseudoInverseSolve(unitGram, Float64Array.from({ length: k }, (_, i) => (live(i) ? 1 : 0)), k * resolution)
   // ‖u‖ ≥ 1 whenever ⟨ĝᵢ, u⟩ = 1 is solvable; a u at the rounding level of Ĝ means 1 is orthogonal

@@ -5,7 +5,7 @@
  * The update d = Jᵀw maximises the α-fair utility Σᵢ uᵢ^(1−α)/(1−α) of the tasks' gains
  * uᵢ = ⟨gᵢ, d⟩ (Σ log uᵢ for α = 1); its optimality condition is (Gw)ᵢ = wᵢ^(−1/α), w > 0. Every
  * gain is then wᵢ^(−1/α) > 0 (non-conflicting). α = 1 is proportional fairness (Nash-MTL's
- * condition, without its normalisation of G), α → ∞ approaches max-min fairness (MGDA-like).
+ * condition and direction), α → ∞ approaches max-min fairness (MGDA-like).
  * With G = s·G' (G' normalised) the solution is w = s^(−α/(α+1))·v, G'v = v^(−1/α), so d grows
  * like ‖J‖^((1−α)/(1+α)) and is not scale-invariant unless α = 1 (then d does not depend on ‖J‖).
  * Solved to convergence by Newton's method (`core/utilitySolve.ts`; the authors use a generic
@@ -26,7 +26,8 @@ export const fairGrad = taskRuleInterpreter({
   name: "fairgrad",
   description: "FairGrad: maximise the α-fair utility of the tasks' first-order gains, (Gw)ᵢ = wᵢ^(−1/α) (Ban & Ji 2024).",
   options: FairGradOptions,
-  guarantees: guarantees({ holds: ["non-conflicting", "weighted", "permutation-invariant"] }),
+  // At α = 1 the condition is Nash-MTL's on the raw G, and so are the weights (w = v/√scale).
+  guarantees: guarantees({ holds: ["non-conflicting", "weighted", "permutation-invariant"], reductions: [{ options: { alpha: 1 }, to: "nash-mtl" }] }),
   init: () => ({ t: 0 }),
   weights: (input, state, options) => {
     const v = utilityWeightsOnLiveTasks(input.gram, options.alpha, input.resolution)

@@ -11,7 +11,7 @@
  * scaled copy of a gradient is ever made; the direction is one weighted sum.
  */
 import { Effect, type Schema } from "effect"
-import { combine, normalisedGram } from "../core/gram.ts"
+import { combine, normalisedGram, zeroWeightsOfZeroVectors } from "../core/gram.ts"
 import { symmetricFrom, type SymmetricMatrix } from "../core/smallQp.ts"
 import { tf, type Tensor1D } from "../core/tf.ts"
 import type { Guarantees } from "./guarantees.ts"
@@ -93,7 +93,7 @@ export const taskRuleInterpreter = <O, I, S extends RuleState>(spec: TaskRuleSpe
           const direction =
             spec.needsGram !== false && input.scale === 0
               ? (tf.zerosLike(raw[0]!) as Tensor1D)
-              : combine(raw, Float64Array.from(taskWeights, (tw, i) => tw * w[i]!))
+              : combine(raw, Float64Array.from(taskWeights, (tw, i) => (spec.needsGram !== false && input.gram.values[i * tasks.length + i] === 0 ? 0 : tw * w[i]!)))
           return [direction, next]
         },
       }

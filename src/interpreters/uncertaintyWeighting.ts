@@ -7,6 +7,10 @@
  * gradient step on the same objective after d is formed:
  *   sᵢ ← sᵢ − η·(½ − ½e^(−sᵢ)·Lᵢ)     (its fixed point is e^(sᵢ) = Lᵢ: σᵢ² tracks the loss).
  * The paper trains s with the network's optimizer; here it has its own step size η.
+ *
+ * Start: s = 0 by default (σ² = 1, where the paper's Eq. 7 reduces to the plain sum ½ΣLᵢ; the
+ * paper states no initialisation). LibMTL starts its `loss_scale` at −0.5, i.e. weights
+ * ½e^0.5 ≈ 0.82 instead of 0.5 at the first step; `initialLogVariance: -0.5` reproduces it.
  */
 import { Schema } from "effect"
 import { guarantees } from "./guarantees.ts"
@@ -16,6 +20,11 @@ import { taskRuleInterpreter } from "./taskRule.ts"
 export const UncertaintyOptions = Schema.Struct({
   /** η, the step size of the log-variances; default 0.01. */
   learningRate: Schema.optionalWith(NonNegative, { default: () => 0.01 }),
+  /** The log-variances' start s₀ (every task); default 0 (σ² = 1), LibMTL's is −0.5. */
+  initialLogVariance: Schema.optionalWith(
+    Schema.Number.pipe(Schema.filter((x) => Number.isFinite(x) || `expected a finite number, got ${x}`)),
+    { default: () => 0 },
+  ),
 })
 export type UncertaintyOptions = typeof UncertaintyOptions.Type
 
@@ -29,7 +38,7 @@ export const uncertaintyWeighting = taskRuleInterpreter({
   needsLosses: true,
   needsGram: false,
   guarantees: guarantees({ holds: ["linear-under-scaling", "weighted", "permutation-invariant", "scale-invariant"] }),
-  init: (k): UncertaintyState => ({ t: 0, logVariances: new Array<number>(k).fill(0) }),
+  init: (k, options): UncertaintyState => ({ t: 0, logVariances: new Array<number>(k).fill(options.initialLogVariance) }),
   weights: (input, state: UncertaintyState, options) => {
     const w = state.logVariances.map((s) => 0.5 * Math.exp(-s))
     const logVariances = state.logVariances.map((s, i) => s - options.learningRate * (0.5 - w[i]! * input.losses[i]!))

@@ -5,7 +5,7 @@
  * solved in float64 on the host (`core/smallQp.ts`).
  */
 import { Effect, type Schema } from "effect"
-import { combine, normalisedGram } from "../core/gram.ts"
+import { combine, normalisedGram, zeroWeightsOfZeroVectors } from "../core/gram.ts"
 import type { SymmetricMatrix } from "../core/smallQp.ts"
 import { tf, type Tensor1D } from "../core/tf.ts"
 import type { Guarantees } from "./guarantees.ts"
@@ -30,7 +30,7 @@ export const weightedDirection = <O>(tasks: ReadonlyArray<Tensor1D>, weighting: 
   tf.tidy(() => {
     const { gram, scale, resolution } = normalisedGram(tasks)
     if (scale === 0) return tf.zerosLike(tasks[0]!) as Tensor1D
-    return combine(tasks, weighting(gram, options, resolution))
+    return combine(tasks, zeroWeightsOfZeroVectors(gram, weighting(gram, options, resolution)))
   })
 
 /** An interpreter that lowers any structure's tasks (see `tasksOf`) through `weighting`. */

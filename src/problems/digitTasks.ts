@@ -6,6 +6,7 @@
 import { tf, type Tensor } from "../core/tf.ts"
 import { objective, type Params } from "../dsl/objective.ts"
 import type { Problem } from "../dsl/problem.ts"
+import { parametersWithPrefix, taskSpecific } from "../dsl/sharing.ts"
 import { accuracy, crossEntropy, denseForward, denseParameters, type LabelledBatch, tensorDataSource } from "./classification.ts"
 
 /** Images `x` ([n, pixels]) with one one-hot label tensor ([n, 10]) per task. */
@@ -22,6 +23,8 @@ export const releaseImages = (...sets: ReadonlyArray<LabelledImages>) => () => t
  * "main" for the digit (labels[0], objective `digit`) and "aux" for the overlaid digit (labels[1],
  * objective `overlay`); held-out losses of both and the main task's accuracy. Each task's loss reads
  * the trunk and its own head only; the training loop gives the other head its exact gradient, zero.
+ * `sharing` declares the heads (`main.*` to `digit`, `aux.*` to `overlay`), so that
+ * `withSharedParameters(rule, problem.sharing)` aggregates the trunk only.
  * The problem owns `train` and `test`. Data sources are named `${data}-train` and `${data}-test`.
  */
 export const twoHeadProblem = (settings: {
@@ -50,6 +53,7 @@ export const twoHeadProblem = (settings: {
       objective("accuracy:test", (p, b: LabelledBatch) => accuracy(head(0)(p, b), b.labels[0]!), testData),
     ],
     references: {},
+    sharing: taskSpecific({ digit: parametersWithPrefix("main."), overlay: parametersWithPrefix("aux.") }),
     dispose: releaseImages(train, test),
   }
 }

@@ -429,3 +429,112 @@ export const extremeBlockSets = (options: ExtremeSetOptions = {}): fc.Arbitrary<
         )
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// The shapes that found the disagreements with TorchJD and LibMTL (issue #23): near-opposite sets
+// whose Gram matrix is nonetheless positive definite, tasks at norm ratios 1e8–1e12, and zero rows
+// beside conflicting ones (for the tensor-op path, `checkInterpreter`'s `tensorOpPath`).
+
+/** A seeded float64 direction of length n with entries from a few grid draws (shrinks to e₀). */
+const seededUnit = (seed: number, n: number): Array<number> => {
+  let s = (seed >>> 0) || 1
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    return s / 4294967296 - 0.5
+  }
+  const v = Array.from({ length: n }, (_, i) => (seed === 0 ? (i === 0 ? 1 : 0) : next()))
+  const m = norm64(v)
+  return m > 0 ? v.map((x) => x / m) : v.map((_, i) => (i === 0 ? 1 : 0))
+}
+
+/**
+ * k ≥ 2 gradients of length n ≥ k: g₁ = u and gᵢ = −rᵢ·u + δᵢ·oᵢ (i ≥ 2), with u, o₂, …, o_k
+ * orthonormal (float64, then rounded to float32), rᵢ ∈ [½, 2] and δᵢ = 10^(−e), e ∈ [2, 5]: every
+ * gᵢ is within a few degrees of −g₁, yet the rows are linearly independent, so G is positive
+ * definite and no convex combination vanishes — not Pareto-stationary, although it looks so. A
+ * rule that answers d = 0 here (the answer for stationary sets) has mistaken one for the other.
+ * Everything is scaled by 10^s, s ∈ [−6, 6].
+ */
+export const nearOppositeSetOfLength = (length: number, count: number): fc.Arbitrary<ReadonlyArray<Float32Array>> => {
+  const n = Math.max(length, 1)
+  const k = Math.min(count, n)
+  return fc
+    .tuple(
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      fc.array(fc.tuple(fc.integer({ min: -1, max: 1 }), fc.integer({ min: 2, max: 5 })), { minLength: count, maxLength: count }),
+      fc.integer({ min: -6, max: 6 }),
+    )
+    .map(([seed, shapes, exponent]) => {
+      const basis: Array<Array<number>> = []
+      for (let i = 0; basis.length < k; i++) {
+        let v = seededUnit(seed + 7919 * i, n)
+        for (let pass = 0; pass < 2; pass++) {
+          for (const b of basis) {
+            const c = b.reduce((acc, bj, j) => acc + bj * v[j]!, 0)
+            v = v.map((x, j) => x - c * b[j]!)
+          }
+        }
+        const m = norm64(v)
+        if (m > 1e-3) basis.push(v.map((x) => x / m))
+        else if (i > 4 * n) basis.push(Array.from({ length: n }, (_, j) => (j === basis.length ? 1 : 0)))
+      }
+      const scale = 10 ** exponent
+      return Array.from({ length: count }, (_, i) => {
+        if (i === 0) return Float32Array.from(basis[0]!, (x) => x * scale)
+        if (i >= k) return new Float32Array(n) // more tasks than dimensions: the extra ones are zero
+        const [r, e] = shapes[i]!
+        const ratio = 2 ** r
+        const delta = 10 ** -e
+        return Float32Array.from(basis[0]!, (x, j) => scale * (-ratio * x + delta * basis[i]![j]!))
+      })
+    })
+}
+
+/**
+ * k gradients of length n, random directions (seeded), where at least one task's norm is 10^(−e),
+ * e ∈ [8, 12], times the largest's and the others' lie anywhere in between: the norm ratios at
+ * which a decision taken relative to the largest task (instead of to each task's own rounding)
+ * drops a task that is small but exact.
+ */
+export const widelyScaledSetOfLength = (length: number, count: number): fc.Arbitrary<ReadonlyArray<Float32Array>> =>
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      fc.integer({ min: 8, max: 12 }),
+      fc.array(fc.integer({ min: 0, max: 12 }), { minLength: count, maxLength: count }),
+      fc.integer({ min: 0, max: count - 1 }),
+    )
+    .map(([seed, smallest, exponents, small]) =>
+      Array.from({ length: count }, (_, i) => {
+        const e = i === small ? smallest : i === (small + 1) % count ? 0 : Math.min(exponents[i]!, smallest)
+        return Float32Array.from(seededUnit(seed + 104729 * (i + 1), length), (x) => x * 10 ** -e)
+      }),
+    )
+
+/**
+ * k ≥ 2 gradients of length n where 1 … k − 1 of them are exactly zero and the others are random
+ * (often conflicting) directions of norms within 10² of each other: a zero gradient's weight does
+ * not change d, so a rule may leave it at any value, and on the tensor-op path (float32 weights)
+ * a huge one becomes ∞·0 = NaN.
+ */
+export const setWithZeroRowsOfLength = (length: number, count: number): fc.Arbitrary<ReadonlyArray<Float32Array>> =>
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      fc.array(fc.boolean(), { minLength: count, maxLength: count }),
+      fc.array(fc.integer({ min: -1, max: 1 }), { minLength: count, maxLength: count }),
+    )
+    .map(([seed, zero, exponents]) => {
+      const zeros = zero.map((z, i) => z && i !== count - 1) // the last gradient is never zero
+      if (!zeros.some((z) => z) && count > 1) zeros[0] = true
+      return Array.from({ length: count }, (_, i) =>
+        zeros[i] ? new Float32Array(length) : Float32Array.from(seededUnit(seed + 15485863 * (i + 1), length), (x) => x * 10 ** exponents[i]!),
+      )
+    })
+
+/**
+ * The three shapes above, mixed (for `checkInterpreter`'s `gradients`): near-opposite sets with a
+ * positive-definite Gram matrix, tasks at norm ratios 1e8–1e12, and zero rows beside conflicting ones.
+ */
+export const peerDisagreementSetOfLength = (length: number, count: number): fc.Arbitrary<ReadonlyArray<Float32Array>> =>
+  fc.oneof(nearOppositeSetOfLength(length, count), widelyScaledSetOfLength(length, count), setWithZeroRowsOfLength(length, count))

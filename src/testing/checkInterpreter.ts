@@ -6,6 +6,7 @@
  */
 import { Data, Effect } from "effect"
 import fc from "fast-check"
+import { hostKernelsEnabled, useHostKernels } from "../core/hostKernels.ts"
 import type { Layout } from "../core/paramVector.ts"
 import { layoutOf } from "../core/paramVector.ts"
 import { tf, tidy, type Tensor1D } from "../core/tf.ts"
@@ -78,6 +79,12 @@ export interface InterpreterCheck {
   readonly shapes?: fc.Arbitrary<ReadonlyArray<ReadonlyArray<number>>>
   /** Default gradients of one step (default {@link gradientSetOfLength}: edge cases included). */
   readonly gradients?: (length: number, count: number) => fc.Arbitrary<ReadonlyArray<Float32Array>>
+  /**
+   * Run the properties with the host kernels switched off (default false): the rule takes its
+   * tensor-op paths, as on backends without host access (WebGL, tfjs-node), on the cpu or wasm
+   * backend (`SCALPEL_HOST_KERNELS=0` does the same for a whole process).
+   */
+  readonly tensorOpPath?: boolean
 }
 
 /** A property held on every generated case. */
@@ -193,6 +200,18 @@ const describeCase = (rule: UpdateRule<any>, shapes: ReadonlyArray<ReadonlyArray
   return lines.join("\n")
 }
 
+/** Run `body` with the host kernels off when `tensorOpPath`, restoring the setting after. */
+const onPath = <T>(tensorOpPath: boolean, body: () => T): T => {
+  if (!tensorOpPath) return body()
+  const was = hostKernelsEnabled()
+  useHostKernels(false)
+  try {
+    return body()
+  } finally {
+    useHostKernels(was)
+  }
+}
+
 type Case = readonly [ReadonlyArray<ReadonlyArray<number>>, GradientSteps, unknown]
 
 const caseArbitrary = (
@@ -249,9 +268,11 @@ export const checkInterpreter = <O>(
     const passed: Array<PropertyPassed> = []
     for (const property of check.properties ?? []) {
       const arbitrary = caseArbitrary(property, rule.objectives.length, check.shapes ?? parameterShapes(), check.gradients ?? gradientSetOfLength)
-      const details = fc.check(
-        fc.property(arbitrary, (c) => runCase(rule, property, c)),
-        { numRuns: check.numRuns ?? 100, ...(check.fastCheckSeed === undefined ? {} : { seed: check.fastCheckSeed }) },
+      const details = onPath(check.tensorOpPath === true, () =>
+        fc.check(
+          fc.property(arbitrary, (c) => runCase(rule, property, c)),
+          { numRuns: check.numRuns ?? 100, ...(check.fastCheckSeed === undefined ? {} : { seed: check.fastCheckSeed }) },
+        ),
       )
       if (details.failed) {
         const counterexample = details.counterexample?.[0]
@@ -259,7 +280,7 @@ export const checkInterpreter = <O>(
         const report = [
           `interpreter '${interpreter.name}' violates '${property.name}'`,
           cause,
-          counterexample === undefined ? "" : describeCase(rule, counterexample[0], counterexample[1], counterexample[2]),
+          counterexample === undefined ? "" : onPath(check.tensorOpPath === true, () => describeCase(rule, counterexample[0], counterexample[1], counterexample[2])),
           fc.defaultReportMessage(details) ?? "",
         ]
           .filter((s) => s !== "")

@@ -288,3 +288,53 @@ export const reducesTo = (name: string, simpler: Combination, model: ErrorModel 
     const gap = reference.distance(combine(gradients), simpler(gradients))
     expectAtMost(`reduces to ${name}`, `‖d − d_${name}‖`, gap, combinationBound(model, gradients) + combinationBound(simplerModel, gradients), "sum of both error bounds")
   })
+
+/**
+ * Whether the float64 Gram matrix of `gradients` is positive definite with a margin, whatever the
+ * tasks' scales: Cholesky of C − τI for the correlation matrix C = D⁻¹GD⁻¹ (D = diag‖gᵢ‖, unit
+ * diagonal), τ = 1e-12 (far above C's rounding from float32 inputs). A zero gradient is not.
+ */
+export const gramIsPositiveDefinite = (gradients: ReadonlyArray<Float32Array>): boolean => {
+  const k = gradients.length
+  const norms = gradients.map((a) => norm(a))
+  if (!norms.every((x) => x > 0)) return false
+  const g = gradients.map((a, i) => gradients.map((b, j) => reference.dot(a, b) / (norms[i]! * norms[j]!)))
+  const tau = 1e-12
+  const l = Array.from({ length: k }, () => new Float64Array(k))
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = g[i]![j]! - (i === j ? tau : 0)
+      for (let p = 0; p < j; p++) s -= l[i]![p]! * l[j]![p]!
+      if (i === j) {
+        if (!(s > 0)) return false
+        l[i]![i] = Math.sqrt(s)
+      } else l[i]![j] = s / l[j]![j]!
+    }
+  }
+  return true
+}
+
+/**
+ * d = 0 only at Pareto-stationary sets: when the tasks' Gram matrix is positive definite (with a
+ * margin, {@link gramIsPositiveDefinite}) their gradients are linearly independent, no convex
+ * combination of them vanishes, and a rule whose d = 0 means "stationary" (MGDA, Nash-MTL,
+ * FairGrad, UPGrad, ...) must return d ≠ 0. Use with {@link nearOppositeSetOfLength}, where such
+ * sets look stationary.
+ */
+export const nonZeroOffStationarity = (): Invariant<undefined> =>
+  invariant("d ≠ 0 unless Pareto-stationary", none, (combine, gradients) => {
+    if (!gramIsPositiveDefinite(gradients)) return
+    const d = combine(gradients)
+    if (!(norm(d) > 0)) {
+      throw new InvariantViolation({ invariant: "d ≠ 0 unless Pareto-stationary", detail: "d = 0 on a set whose Gram matrix is positive definite (linearly independent gradients: no convex combination vanishes)" })
+    }
+  })
+
+/** Every entry of d is finite when every gradient entry is (use with `checkInterpreter`'s `tensorOpPath`). */
+export const finiteDirection = (): Invariant<undefined> =>
+  invariant("d is finite", none, (combine, gradients) => {
+    if (!gradients.every((g) => g.every(Number.isFinite))) return
+    const d = combine(gradients)
+    const bad = d.findIndex((x) => !Number.isFinite(x))
+    if (bad >= 0) throw new InvariantViolation({ invariant: "d is finite", detail: `d[${bad}] = ${d[bad]} from finite gradients` })
+  })

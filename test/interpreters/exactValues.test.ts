@@ -73,10 +73,9 @@ describe("closed forms on small inputs (the papers' formulas evaluated by hand)"
     expect(d1!).toBeCloseTo(0.5, 6)
     expect((1 * d1!) / (5 * (d1! + 5))).toBeGreaterThan(2 ** -7)
   })
-  it("Nash-MTL on orthogonal gradients: αᵢ = 1/‖gᵢ‖ on G/‖G‖_F, so d = Σ gᵢ/‖gᵢ‖·‖G‖_F^(1/2)", () => {
-    // G = diag(4, 1), ‖G‖_F = √17: (G'α)ᵢ = 1/αᵢ gives αᵢ = 17^(1/4)/√Gᵢᵢ.
-    const f = 17 ** 0.25
-    expectClose(direction("nash-mtl", [[2, 0], [0, 1]]), [f, f], 1e-5)
+  it("Nash-MTL on orthogonal gradients: αᵢ = 1/‖gᵢ‖ on the raw G, so d = Σ gᵢ/‖gᵢ‖ (‖d‖ = √k, the authors' CCP)", () => {
+    // G = diag(4, 1): (Gα)ᵢ = 1/αᵢ gives αᵢ = 1/√Gᵢᵢ.
+    expectClose(direction("nash-mtl", [[2, 0], [0, 1]]), [1, 1], 1e-5)
   })
   it("geometric mean with losses 1 and 1: the mean gradient", () => expectClose(direction("geometric-mean", J), [1, 1, 1], 1e-6))
   it("STCH with equal losses: the mean gradient (softmax of equal values)", () => expectClose(direction("stch", J), [1, 1, 1], 1e-6))

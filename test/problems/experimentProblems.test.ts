@@ -1,9 +1,13 @@
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { selectBackend } from "../../src/core/backend.ts"
 import { tf } from "../../src/core/tf.ts"
 import { adam, makeSpec } from "../../src/dsl/spec.ts"
-import { prioritize } from "../../src/dsl/structure.ts"
+import { partitionParameters } from "../../src/dsl/sharing.ts"
+import { prioritize, sum } from "../../src/dsl/structure.ts"
+import { method } from "../../src/interpreters/method.ts"
+import { mgda } from "../../src/interpreters/mgda.ts"
+import { withSharedParameters } from "../../src/interpreters/sharedParameters.ts"
 import { bloop } from "../../src/interpreters/bloop.ts"
 import { jointProblem, multiTaskProblem, overlaidStyle } from "../../src/problems/glyphTasks.ts"
 import { generateGlyphs, pixels } from "../../src/problems/glyphs.ts"
@@ -63,6 +67,25 @@ describe("experiment problems", () => {
     const trained = releaseParameters(spec, await Effect.runPromise(train(spec, rule, { evaluations: problem.evaluations })))
     expect(trained.finalLosses[main]!).toBeLessThan(untrained.finalLosses[main]!)
     for (const e of problem.evaluations) expect(Number.isFinite(trained.evaluations[e.name]!)).toBe(true)
+    problem.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it("glyph-multitask declares its heads: MGDA on the shared trunk only lowers both losses, and the partition is trunk | main. | aux.", async () => {
+    const before = tf.memory().numTensors
+    const problem = multiTaskProblem({ trainSize: 128, testSize: 64 })
+    expect(problem.sharing).toBeDefined()
+    const partition = Either.getOrThrow(partitionParameters(problem.sharing!, Object.keys(problem.parameters).sort()))
+    expect(partition.shared.every((n) => n.startsWith("trunk."))).toBe(true)
+    expect(partition.taskSpecific).toEqual({ digit: ["main.0.bias", "main.0.kernel"], overlay: ["aux.0.bias", "aux.0.kernel"] })
+    const spec = await Effect.runPromise(
+      makeSpec({ parameters: problem.parameters, structure: sum(problem.objectives.digit!, problem.objectives.overlay!), optimizer: adam({ learningRate: 0.01 }), steps: 60, batchSize: 32, seed: 2 }),
+    )
+    const how = method(withSharedParameters(mgda, problem.sharing!))
+    const untrained = releaseParameters(spec, await Effect.runPromise(train({ ...spec, steps: 1 }, how)))
+    const trained = releaseParameters(spec, await Effect.runPromise(train(spec, how)))
+    expect(trained.finalLosses.digit!).toBeLessThan(untrained.finalLosses.digit!)
+    expect(trained.finalLosses.overlay!).toBeLessThan(untrained.finalLosses.overlay!)
     problem.dispose()
     expect(tf.memory().numTensors).toBe(before)
   })
