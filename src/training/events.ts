@@ -1,0 +1,81 @@
+/**
+ * The events of a run and the summary it ends with. One stream of these feeds everything that
+ * watches a run: the command line's progress and events log, the checkpoint writer, and the
+ * callbacks of `trainPromise`.
+ */
+import type { Params } from "../dsl/objective.ts"
+import type { Divergence } from "./divergence.ts"
+
+/** One training step: mini-batch losses by objective. */
+export interface StepEvent {
+  readonly _tag: "Step"
+  /** 1-based step number. */
+  readonly step: number
+  readonly losses: Readonly<Record<string, number>>
+  /** True when the step was skipped for a non-finite gradient (policy `skip`). */
+  readonly skipped: boolean
+  /** Milliseconds since the session started (its first step, or the resume). */
+  readonly elapsedMs: number
+  /** Milliseconds this step took. */
+  readonly stepMs: number
+}
+
+/** What a finished run reports. */
+export interface TrainingSummary {
+  readonly rule: string
+  readonly backend: string
+  readonly steps: number
+  readonly skippedSteps: number
+  /** Losses of the first step this session ran (its mini-batches), by objective. */
+  readonly firstLosses: Readonly<Record<string, number>>
+  /** Set when the run diverged (see `divergence.ts`): the objective, its first and final loss. */
+  readonly divergence?: Divergence
+  /**
+   * Set when this session resumed a checkpoint written for a different spec because
+   * `resumeWithChangedSpec` asked for it: the checkpoint and the first difference.
+   */
+  readonly resumedWithChangedSpec?: { readonly checkpoint: string; readonly difference: string }
+  /** Each objective on its whole data set (or its deterministic value) at the end. */
+  readonly finalLosses: Readonly<Record<string, number>>
+  /** The extra evaluation objectives (held-out losses, accuracies), same convention. */
+  readonly evaluations: Readonly<Record<string, number>>
+  readonly wallTimeMs: number
+}
+
+/** The run ended; always the last event. */
+export interface FinishedEvent {
+  readonly _tag: "Finished"
+  readonly summary: TrainingSummary
+  /**
+   * With `keepParameters: true` only: the trained parameters, which the consumer of this event
+   * now owns and must dispose (except those the spec declared as existing variables, which stay
+   * their owner's).
+   */
+  readonly parameters?: Params
+}
+
+/** A checkpoint of the state after `step` was written to `path`. */
+export interface CheckpointEvent {
+  readonly _tag: "Checkpoint"
+  readonly step: number
+  readonly path: string
+}
+
+/**
+ * The run continues a checkpoint (`resumeFrom`); the first event of a resumed run. `specChange`
+ * is set when the checkpoint was written for a different spec and `resumeWithChangedSpec`
+ * allowed it (the first difference); `specUnverified` when the checkpoint predates spec records,
+ * so that only the run's identity (rule, objectives, shapes, optimizer, seed, batch size) could be
+ * checked.
+ */
+export interface ResumedEvent {
+  readonly _tag: "Resumed"
+  /** Steps completed in the checkpoint. */
+  readonly step: number
+  readonly path: string
+  readonly specChange?: string
+  readonly specUnverified?: true
+}
+
+export type TrainingEvent = ResumedEvent | StepEvent | CheckpointEvent | FinishedEvent
+

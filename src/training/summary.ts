@@ -1,0 +1,29 @@
+/** The summary a finished run reports: final losses and evaluations on whole data sets, divergence. */
+import { tf } from "../core/tf.ts"
+import { divergenceOf } from "./divergence.ts"
+import { measureAll } from "./evaluation.ts"
+import type { TrainingSummary } from "./events.ts"
+import type { TrainingOptions } from "./options.ts"
+import type { Session } from "./session.ts"
+
+/** Measure the session's objectives and evaluations at its current parameters and summarise the run. */
+export const summarize = (session: Session, options: TrainingOptions): TrainingSummary => {
+  const { ctx, resumed } = session
+  const state = session.state()
+  const chunk = options.evaluationChunk ?? 4096
+  const finalLosses = measureAll(ctx.declared, ctx.variables, chunk)
+  const first = state.firstLosses ?? {}
+  const divergence = divergenceOf(first, finalLosses)
+  return {
+    rule: ctx.rule.name,
+    backend: tf.getBackend(),
+    steps: ctx.spec.steps,
+    skippedSteps: state.skipped,
+    firstLosses: first,
+    ...(divergence === undefined ? {} : { divergence }),
+    ...(resumed?.specChange === undefined ? {} : { resumedWithChangedSpec: { checkpoint: resumed.path, difference: resumed.specChange } }),
+    finalLosses,
+    evaluations: measureAll(options.evaluations ?? [], ctx.variables, chunk),
+    wallTimeMs: Date.now() - session.startedWall,
+  }
+}
