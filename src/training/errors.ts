@@ -2,7 +2,8 @@
  * The typed errors a training run fails with once it has a spec and an update rule (the
  * zero-gradient check has its own module, `zeroGradient.ts`).
  */
-import { Data } from "effect"
+import { Data, Effect, Option } from "effect"
+import type { Scalar, Tensor } from "../core/tf.ts"
 import type { SpecError } from "../dsl/errors.ts"
 import type { CheckpointError } from "./checkpointFormat.ts"
 import type { GradientWorkerError } from "./parallel/protocol.ts"
@@ -68,6 +69,51 @@ export class MissingObjective extends Data.TaggedError("MissingObjective")<{
   }
 }
 
+/** A loss returned a tensor that is not rank 0 (a loss must be one number: a mean, a sum). */
+export class LossNotScalar extends Data.TaggedError("LossNotScalar")<{
+  readonly objective: string
+  readonly rank: number
+  readonly shape: ReadonlyArray<number>
+}> {
+  override get message(): string {
+    return `objective '${this.objective}' returned a tensor of rank ${this.rank} (shape [${this.shape.join(", ")}]); a loss must be a rank-0 tensor (reduce it with tf.mean or tf.sum)`
+  }
+}
+
+/** Check that a loss's value is rank 0; throws {@link LossNotScalar} otherwise (caught where the loop turns it into a failure). */
+export const scalarLoss = (objective: string, value: Tensor): Scalar => {
+  if (value.rank !== 0) throw new LossNotScalar({ objective, rank: value.rank, shape: [...value.shape] })
+  return value as Scalar
+}
+
+/** Turn a {@link LossNotScalar} thrown inside `effect` (from tensor code) into its typed failure. */
+export const lossShapeAsFailure = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | LossNotScalar, R> =>
+  Effect.catchSomeDefect(effect, (defect) => (defect instanceof LossNotScalar ? Option.some(Effect.fail(defect)) : Option.none()))
+
+/** A training option that cannot work (validation, early stopping, plateau schedule), with the field named. */
+export class InvalidTrainingOptions extends Data.TaggedError("InvalidTrainingOptions")<{
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `invalid training options: ${this.problem}`
+  }
+}
+
+/**
+ * A callback of `train`/`trainPromise` (`onStep`, `onEvaluation`, `onEvent`) threw or rejected;
+ * the run stopped there (a configured checkpoint holds its last completed step).
+ */
+export class CallbackFailed extends Data.TaggedError("CallbackFailed")<{
+  readonly callback: string
+  readonly step: number | undefined
+  readonly reason: unknown
+}> {
+  override get message(): string {
+    const reason = this.reason instanceof Error ? this.reason.message : String(this.reason)
+    return `callback ${this.callback} failed${this.step === undefined ? "" : ` at step ${this.step}`}: ${reason}`
+  }
+}
+
 /** Everything a run can fail with, once it has a spec and an update rule. */
 export type TrainingError =
   | NonFiniteGradient
@@ -79,3 +125,6 @@ export type TrainingError =
   | SpecChangedOnResume
   | SpecError
   | GradientWorkerError
+  | InvalidTrainingOptions
+  | CallbackFailed
+  | LossNotScalar

@@ -1,19 +1,20 @@
 /** Measuring objectives on their whole data sets, for the summary and for evaluations. */
 import { tf } from "../core/tf.ts"
-import type { Objective, Params } from "../dsl/objective.ts"
+import { inferenceContext, type Objective, type Params } from "../dsl/objective.ts"
+import { scalarLoss } from "./errors.ts"
 
 /**
- * Loss of `objective` on its whole data set, in chunks. Losses are means over the batch, so the
+ * Loss of `objective` on its whole data set, in chunks, in inference mode (`{ training: false }`). Losses are means over the batch, so the
  * size-weighted mean of chunk losses is the full-data loss.
  */
 export const fullDataLoss = (objective: Objective<any>, params: Params, chunk = 4096): number => {
   const data = objective.data
-  if (data === undefined) return tf.tidy(() => objective.loss(params, undefined).dataSync()[0]!)
+  if (data === undefined) return tf.tidy(() => scalarLoss(objective.name, objective.loss(params, undefined, inferenceContext)).dataSync()[0]!)
   let total = 0
   for (let start = 0; start < data.size; start += chunk) {
     const count = Math.min(chunk, data.size - start)
     const indices = Int32Array.from({ length: count }, (_, i) => start + i)
-    total += count * tf.tidy(() => objective.loss(params, data.batch(indices)).dataSync()[0]!)
+    total += count * tf.tidy(() => scalarLoss(objective.name, objective.loss(params, data.batch(indices), inferenceContext)).dataSync()[0]!)
   }
   return total / data.size
 }

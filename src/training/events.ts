@@ -40,6 +40,17 @@ export interface TrainingSummary {
   /** The extra evaluation objectives (held-out losses, accuracies), same convention. */
   readonly evaluations: Readonly<Record<string, number>>
   readonly wallTimeMs: number
+  /**
+   * True when the run was stopped from outside (`TrainingOptions.signal` aborted) before its last
+   * step: the summary and the parameters are those of the last completed step.
+   */
+  readonly interrupted: boolean
+  /** Set when the run ended before its last step: why, and after which step. */
+  readonly stopped?: { readonly reason: "earlyStopping" | "aborted"; readonly step: number }
+  /** Set when early stopping restored the parameters of the best evaluation: its step and value. */
+  readonly restoredBest?: { readonly step: number; readonly value: number }
+  /** The learning-rate factor of the plateau schedule at the end (1 without one). */
+  readonly learningRateFactor: number
 }
 
 /** The run ended; always the last event. */
@@ -77,5 +88,32 @@ export interface ResumedEvent {
   readonly specUnverified?: true
 }
 
-export type TrainingEvent = ResumedEvent | StepEvent | CheckpointEvent | FinishedEvent
+/**
+ * The validation objectives measured after `step` (`TrainingOptions.validation`), with the
+ * monitored figure as early stopping and the plateau schedule see it.
+ */
+export interface EvaluationEvent {
+  readonly _tag: "Evaluation"
+  readonly step: number
+  /** Epochs completed: step / steps per epoch (fractional between epoch ends). */
+  readonly epoch: number
+  /** Each validation objective on its whole data set, in inference mode. */
+  readonly values: Readonly<Record<string, number>>
+  readonly monitor: {
+    readonly objective: string
+    readonly value: number
+    /** The best value so far (this one, when it improved) and its step. */
+    readonly best: number
+    readonly bestStep: number
+    readonly improved: boolean
+    /** Evaluations since the best one. */
+    readonly sinceBest: number
+  }
+  /** The plateau schedule's multiplier of the learning rate from the next step on (1 without one). */
+  readonly learningRateFactor: number
+  /** Set when early stopping ends the run after this evaluation. */
+  readonly stopping?: true
+}
+
+export type TrainingEvent = ResumedEvent | StepEvent | EvaluationEvent | CheckpointEvent | FinishedEvent
 

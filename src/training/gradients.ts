@@ -8,7 +8,9 @@ import { hostValues } from "../core/hostKernels.ts"
 import { flattenChecked } from "../core/paramVector.ts"
 import { linearCombination } from "../core/vector.ts"
 import { tf, type Scalar, type Tensor, type Tensor1D, type Variable } from "../core/tf.ts"
+import { trainingContext } from "../dsl/objective.ts"
 import type { RunContext } from "./context.ts"
+import { LossNotScalar } from "./errors.ts"
 import type { GradientWorkerError, WorkerPool } from "./parallel/protocol.ts"
 import { shareOf } from "./parallel/sources.ts"
 import type { ZeroFinding } from "./zeroGradient.ts"
@@ -52,7 +54,19 @@ const isAllZero = (flat: Tensor1D): boolean => tf.tidy(() => tf.all(tf.equal(fla
 /** The flat gradient of `o`'s loss on `batch`, checked for finiteness, and whether the loss reached a parameter. */
 const objectiveGradient = (ctx: RunContext, index: number, batch: unknown) => {
   const o = ctx.objectives[index]!
-  const { value, grads, reached } = lossAndGradients(() => o.loss(ctx.variables, batch), ctx.variables, ctx.names)
+  // A loss of the wrong rank is reported after tf.variableGrads returns: an exception thrown
+  // from inside it leaves a tensor of the tape behind.
+  let shape: ReadonlyArray<number> = []
+  const { value, grads, reached } = lossAndGradients(
+    () => {
+      const loss = o.loss(ctx.variables, batch, trainingContext)
+      shape = loss.shape
+      return loss.rank === 0 ? (loss as Scalar) : tf.sum(loss)
+    },
+    ctx.variables,
+    ctx.names,
+  )
+  if (shape.length !== 0) throw new LossNotScalar({ objective: o.name, rank: shape.length, shape: [...shape] })
   const byName: Record<string, Tensor> = {}
   ctx.names.forEach((n, i) => (byName[n] = grads[i]!))
   const checked = flattenChecked(ctx.layout, byName)

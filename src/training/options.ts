@@ -3,6 +3,9 @@ import type { Objective } from "../dsl/objective.ts"
 import type { CheckpointSettings } from "./checkpoint.ts"
 import { defaultMaxConsecutiveSkips } from "./errors.ts"
 import type { GradientWorkers } from "./parallel/protocol.ts"
+import type { EarlyStopping } from "./earlyStopping.ts"
+import type { ReduceOnPlateau } from "./plateau.ts"
+import type { ValidationSettings } from "./validation.ts"
 import type { ZeroGradientPolicy } from "./zeroGradient.ts"
 
 /** Options of a run that are not part of the declaration. */
@@ -65,5 +68,19 @@ export interface TrainingOptions {
    * the batch's examples (as the full-data losses already assume).
    */
   readonly workers?: GradientWorkers
+  /**
+   * Objectives measured on their whole data sets during training, every N steps or epochs (an
+   * `EvaluationEvent` each); one of them is monitored by `earlyStopping` and `reduceOnPlateau`.
+   */
+  readonly validation?: ValidationSettings
+  /** Stop when the monitored validation figure has not improved for `patience` evaluations (Keras `EarlyStopping`). */
+  readonly earlyStopping?: EarlyStopping
+  /** Reduce the learning rate when the monitored validation figure stalls (Keras `ReduceLROnPlateau`, see `plateau.ts`). */
+  readonly reduceOnPlateau?: ReduceOnPlateau
+  /**
+   * Stop the run from outside: checked before every step, the run then ends cleanly with the
+   * state of its last completed step (a checkpoint is written when configured), and the summary
+   * says `interrupted: true`.
+   */
+  readonly signal?: AbortSignal
 }
-

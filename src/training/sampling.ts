@@ -19,3 +19,7 @@ export const drawIndices = (
   })
   return [indices, state]
 }
+
+/** Steps in one epoch: ⌈n / batchSize⌉ for the largest source's n (1 when no objective has data). */
+export const stepsPerEpoch = (sources: ReadonlyArray<DataSource<unknown>>, batchSize: number): number =>
+  Math.max(1, Math.ceil(Math.max(0, ...sources.map((s) => s.size)) / batchSize))

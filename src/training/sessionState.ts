@@ -9,6 +9,7 @@ import type { Layout } from "../core/paramVector.ts"
 import { type RandomState, seedState } from "../core/random.ts"
 import type { RuleState, UpdateRule } from "../interpreters/interpreter.ts"
 import { disposeReplaced } from "./tensors.ts"
+import { type WatchState, watchStart } from "./validation.ts"
 
 export interface SessionState {
   /** The update rule's state (tensors owned by this value). */
@@ -27,6 +28,8 @@ export interface SessionState {
   readonly firstLosses: Readonly<Record<string, number>> | undefined
   /** Objectives whose gradient was exactly zero at step 1 although the loss reads the parameters (see `zeroGradient.ts`). */
   readonly zeroSuspects: ReadonlySet<string>
+  /** Validation, early stopping and the plateau schedule (see `validation.ts`); its `plateau.factor` scales every step. */
+  readonly watch: WatchState
 }
 
 /** The state before step 1: fresh rule and optimizer states, the data generator seeded from `seed + 1`. */
@@ -39,6 +42,7 @@ export const initialState = (rule: UpdateRule<any>, optimizer: Optimizer, layout
   streak: { count: 0, reason: "" },
   firstLosses: undefined,
   zeroSuspects: new Set(),
+  watch: watchStart,
 })
 
 /** Release the tensors of a state. */

@@ -11,7 +11,7 @@ import type { Layout } from "../core/paramVector.ts"
 import { tf, tidy, type Tensor1D, type Variable } from "../core/tf.ts"
 import type { RuleState, UpdateRule } from "../interpreters/interpreter.ts"
 import type { RunContext } from "./context.ts"
-import { NonFiniteGradient, NonFiniteUpdate } from "./errors.ts"
+import { type LossNotScalar, lossShapeAsFailure, NonFiniteGradient, NonFiniteUpdate } from "./errors.ts"
 import type { StepEvent } from "./events.ts"
 import { parallelGradients, serialGradients, type StepGradients } from "./gradients.ts"
 import type { GradientWorkerError } from "./parallel/protocol.ts"
@@ -39,9 +39,14 @@ export const combineAndApply = (
   ruleState: RuleState,
   optimizerState: OptimizerState,
   losses?: Readonly<Record<string, number>>,
+  stepScale = 1,
 ): { readonly ruleState: RuleState; readonly optimizerState: OptimizerState; readonly brokenParameter?: string } => {
   const [direction, nextRuleState] = tidy(() => rule.step(gradients, ruleState, losses))
-  const [delta, nextOptimizerState] = tidy(() => optimizer.update(direction, optimizerState))
+  const [delta, nextOptimizerState] = tidy(() => {
+    const [step, next] = optimizer.update(direction, optimizerState)
+    // The plateau schedule's factor (plateau.ts): Δ·s is the step of learning rate η·s.
+    return stepScale === 1 ? [step, next] : [tf.mul(step, stepScale) as Tensor1D, next]
+  })
   const brokenParameter = applyStep(layout, variables, delta)
   tf.dispose([direction, delta])
   if (brokenParameter !== undefined) {
@@ -61,7 +66,7 @@ export interface StepOutcome {
 }
 
 /** What a step can fail with. */
-export type StepError = NonFiniteGradient | NonFiniteUpdate | ZeroGradient | GradientWorkerError
+export type StepError = NonFiniteGradient | NonFiniteUpdate | ZeroGradient | GradientWorkerError | LossNotScalar
 
 /**
  * Step `t` from `state`. `startedAt` (a `performance.now()` reading) is when the session started:
@@ -73,7 +78,9 @@ export const runStep = (ctx: RunContext, state: SessionState, t: number, started
     const checkZero = zeroChecksAt(ctx.zeroPolicy, t, ctx.rule.objectives, state.zeroSuspects)
     const [indices, rng] = drawIndices(ctx.sources, state.rng, ctx.spec.batchSize)
     const drawn: SessionState = { ...state, rng }
-    const gradients = ctx.pool === undefined ? Effect.sync(() => serialGradients(ctx, indices, checkZero)) : parallelGradients(ctx, ctx.pool, t, indices, checkZero)
+    const gradients = lossShapeAsFailure(
+      ctx.pool === undefined ? Effect.sync(() => serialGradients(ctx, indices, checkZero)) : parallelGradients(ctx, ctx.pool, t, indices, checkZero),
+    )
     return Effect.flatMap(gradients, (computed) => afterGradients(ctx, drawn, t, computed, (): Pick<StepEvent, "elapsedMs" | "stepMs"> => {
       const now = performance.now()
       return { elapsedMs: now - startedAt, stepMs: now - begin }
@@ -110,7 +117,7 @@ const afterGradients = (
     release()
     return Effect.fail(new ZeroGradient({ ...firstZero, step: t }))
   }
-  const next = combineAndApply(ctx.rule, ctx.optimizer, ctx.layout, ctx.variables, gradients, state.ruleState, state.optimizerState, lossRecord)
+  const next = combineAndApply(ctx.rule, ctx.optimizer, ctx.layout, ctx.variables, gradients, state.ruleState, state.optimizerState, lossRecord, state.watch.plateau.factor)
   release()
   if (next.brokenParameter !== undefined) {
     const error = new NonFiniteUpdate({ parameter: next.brokenParameter, step: t, optimizer: `${spec.optimizer.kind}, learningRate ${spec.optimizer.learningRate}` })

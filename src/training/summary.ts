@@ -6,8 +6,14 @@ import type { TrainingSummary } from "./events.ts"
 import type { TrainingOptions } from "./options.ts"
 import type { Session } from "./session.ts"
 
+/** How the run ended, beside its measurements. */
+export interface RunEnd {
+  readonly stopped: TrainingSummary["stopped"]
+  readonly restoredBest: TrainingSummary["restoredBest"]
+}
+
 /** Measure the session's objectives and evaluations at its current parameters and summarise the run. */
-export const summarize = (session: Session, options: TrainingOptions): TrainingSummary => {
+export const summarize = (session: Session, options: TrainingOptions, end: RunEnd): TrainingSummary => {
   const { ctx, resumed } = session
   const state = session.state()
   const chunk = options.evaluationChunk ?? 4096
@@ -17,7 +23,7 @@ export const summarize = (session: Session, options: TrainingOptions): TrainingS
   return {
     rule: ctx.rule.name,
     backend: tf.getBackend(),
-    steps: ctx.spec.steps,
+    steps: state.completed,
     skippedSteps: state.skipped,
     firstLosses: first,
     ...(divergence === undefined ? {} : { divergence }),
@@ -25,5 +31,9 @@ export const summarize = (session: Session, options: TrainingOptions): TrainingS
     finalLosses,
     evaluations: measureAll(options.evaluations ?? [], ctx.variables, chunk),
     wallTimeMs: Date.now() - session.startedWall,
+    interrupted: end.stopped?.reason === "aborted",
+    ...(end.stopped === undefined ? {} : { stopped: end.stopped }),
+    ...(end.restoredBest === undefined ? {} : { restoredBest: end.restoredBest }),
+    learningRateFactor: state.watch.plateau.factor,
   }
 }

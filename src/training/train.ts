@@ -9,7 +9,7 @@
  * function from one state to the next; `checkpointPolicy.ts` says when checkpoints are written
  * and what they hold; `resume.ts` restores one; `summary.ts` measures the end.
  */
-import { Effect, Either, Exit, Stream } from "effect"
+import { Effect, Either, Exit, Option, Stream } from "effect"
 import { tf } from "../core/tf.ts"
 import type { Params } from "../dsl/objective.ts"
 import type { SpecError } from "../dsl/errors.ts"
@@ -19,25 +19,40 @@ import { lowerMethod, type LoweringError, type MethodLike } from "../interpreter
 import type { InterpreterRegistry } from "../interpreters/registry.ts"
 import { readCheckpoint } from "./checkpoint.ts"
 import { checkpointDue, checkpointNow, checkSettings } from "./checkpointPolicy.ts"
-import { defaultMaxConsecutiveSkips, type TrainingError, TooManySkippedSteps } from "./errors.ts"
+import { defaultMaxConsecutiveSkips, InvalidTrainingOptions, lossShapeAsFailure, type TrainingError, TooManySkippedSteps } from "./errors.ts"
 import type { TrainingEvent, TrainingSummary } from "./events.ts"
 import { makeEventLoopTurn } from "./eventLoop.ts"
 import { openGradientWorkers } from "./gradientWorkers.ts"
 import type { TrainingOptions } from "./options.ts"
 import { isBound } from "./parameters.ts"
 import { openSession } from "./session.ts"
-import type { SessionState } from "./sessionState.ts"
 import { batchSizeProblem } from "./sizeLimits.ts"
+import { historyRecorder, runCallbacks, type TrainingCallbacks, type TrainingHistory } from "./callbacks.ts"
 import { runStep } from "./step.ts"
 import { summarize } from "./summary.ts"
+import { evaluate, evaluationDue, resolveWatchers, restoreBest } from "./validation.ts"
 
-export * from "./errors.ts"
+export {
+  CallbackFailed,
+  defaultMaxConsecutiveSkips,
+  InvalidTrainingOptions,
+  LossNotScalar,
+  MissingObjective,
+  NonFiniteGradient,
+  NonFiniteUpdate,
+  TooManySkippedSteps,
+  type TrainingError,
+} from "./errors.ts"
 export * from "./events.ts"
 export * from "./options.ts"
 export { fullDataLoss } from "./evaluation.ts"
 export { lossAndGradients } from "./gradients.ts"
 export { combineAndApply } from "./step.ts"
 export { ZeroGradient, type ZeroGradientPolicy } from "./zeroGradient.ts"
+export type { TrainingCallbacks, TrainingHistory } from "./callbacks.ts"
+export type { EarlyStopping } from "./earlyStopping.ts"
+export { plateauStart, plateauUpdate, type PlateauState, type ReduceOnPlateau } from "./plateau.ts"
+export type { ValidationSettings } from "./validation.ts"
 
 /**
  * The events of training `spec` with `rule`: one {@link StepEvent} per step (from the step after
@@ -74,7 +89,10 @@ export const trainingEvents = (
           Effect.sync(s.dispose),
         ),
       )
+      const watchers = resolveWatchers(session.ctx, options.validation, options.earlyStopping, options.reduceOnPlateau)
+      if (typeof watchers === "string") return yield* new InvalidTrainingOptions({ problem: watchers })
       const maxSkips = options.maxConsecutiveSkips ?? defaultMaxConsecutiveSkips
+      const chunk = options.evaluationChunk ?? 4096
       /** The checkpoint due after step `t`, if any, as a one-event stream. */
       const checkpointAfter = (t: number): Stream.Stream<TrainingEvent, TrainingError> =>
         checkpointDue(settings, t, spec.steps)
@@ -87,45 +105,68 @@ export const trainingEvents = (
               ),
             )
           : Stream.empty
+      /** The evaluation due after step `t`, if any: measured, the watchers updated, as a one-event stream. */
+      const evaluationAfter = (t: number): Stream.Stream<TrainingEvent, TrainingError> =>
+        watchers !== undefined && evaluationDue(watchers, t, spec.steps)
+          ? Stream.fromEffect(
+              lossShapeAsFailure(Effect.sync(() => {
+                const evaluated = evaluate(session.ctx, watchers, session.state(), t, chunk)
+                session.advance(evaluated.state)
+                return evaluated.event
+              })),
+            )
+          : Stream.empty
+      /** Why the run stops before its next step, once it does (an aborted signal, early stopping). */
+      let stopped: TrainingSummary["stopped"]
+      const stopsNow = (): boolean => {
+        if (stopped !== undefined) return true
+        const state = session.state()
+        const reason = options.signal?.aborted === true ? "aborted" : state.watch.stopRequested ? "earlyStopping" : undefined
+        if (reason !== undefined) stopped = { reason, step: state.completed }
+        return reason !== undefined
+      }
       const eventLoopTurn = makeEventLoopTurn()
       /**
-       * The step's event, then its checkpoint, then a failure when it was the last skip allowed in
-       * a row. The event loop's turn (where a Ctrl-C is seen) comes before the step, and the event
-       * is handed on before the checkpoint is written: an interruption can then never fall between
-       * a completed step and its event, so the consumer (the events log) has every step that the
-       * final checkpoint holds.
+       * The step's event, its evaluation, its checkpoint, then a failure when it was the last
+       * skip allowed in a row. The event loop's turn (where a Ctrl-C or an abort is seen) comes
+       * before the step, and the event is handed on before the checkpoint is written: an
+       * interruption can then never fall between a completed step and its event, so the consumer
+       * (the events log) has every step that the final checkpoint holds.
        */
       const stepStream = (t: number): Stream.Stream<TrainingEvent, TrainingError> =>
-        Stream.flatMap(
-          Stream.fromEffect(
-            Effect.zipRight(
-              eventLoopTurn,
-              // Read the state when the step runs, not when its stream is built.
-              Effect.suspend(() =>
-                Effect.map(runStep(session.ctx, session.state(), t, session.startedAt), (outcome) => {
-                  session.advance(outcome.state)
-                  return outcome.event
-                }),
-              ),
-            ),
+        Stream.unwrap(
+          Effect.zipRight(
+            eventLoopTurn,
+            // Read the state when the step runs, not when its stream is built.
+            Effect.sync((): Stream.Stream<TrainingEvent, TrainingError> => {
+              if (stopsNow()) return Stream.empty
+              const stepped = Effect.map(runStep(session.ctx, session.state(), t, session.startedAt), (outcome) => {
+                session.advance(outcome.state)
+                return outcome.event
+              })
+              return Stream.flatMap(Stream.fromEffect(stepped), (event) => {
+                const streak = session.state().streak
+                const events = Stream.concat(Stream.concat(Stream.make<[TrainingEvent]>(event), evaluationAfter(t)), checkpointAfter(t))
+                return streak.count < maxSkips
+                  ? events
+                  : Stream.concat(events, Stream.fail(new TooManySkippedSteps({ first: t - streak.count + 1, last: t, limit: maxSkips, reason: streak.reason })))
+              })
+            }),
           ),
-          (event) => {
-            const streak: SessionState["streak"] = session.state().streak
-            const events = Stream.concat(Stream.make<[TrainingEvent]>(event), checkpointAfter(t))
-            return streak.count < maxSkips
-              ? events
-              : Stream.concat(events, Stream.fail(new TooManySkippedSteps({ first: t - streak.count + 1, last: t, limit: maxSkips, reason: streak.reason })))
-          },
         )
       const first = session.state().completed + 1
-      const steps = first > spec.steps ? Stream.empty : Stream.range(first, spec.steps)
+      const steps = Stream.unfold(first, (t) => (t <= spec.steps && stopped === undefined ? Option.some([t, t + 1] as const) : Option.none()))
       return Stream.concat(
         Stream.concat(session.resumed === undefined ? Stream.empty : Stream.make<[TrainingEvent]>(session.resumed), Stream.flatMap(steps, stepStream)),
         Stream.fromEffect(
-          Effect.sync((): TrainingEvent => {
-            const summary = summarize(session, options)
+          lossShapeAsFailure(Effect.sync((): TrainingEvent => {
+            const state = session.state()
+            const bestStep = watchers?.earlyStopping === undefined ? undefined : restoreBest(session.ctx, state)
+            const restoredBest =
+              bestStep === undefined || bestStep === state.completed ? undefined : { step: bestStep, value: state.watch.monitor.best! }
+            const summary = summarize(session, options, { stopped, restoredBest })
             return options.keepParameters === true ? { _tag: "Finished", summary, parameters: session.handOver() } : { _tag: "Finished", summary }
-          }),
+          })),
         ),
       )
     }),
@@ -141,6 +182,8 @@ export const trainingEvents = (
 export interface TrainingResult<P extends string = string> extends TrainingSummary {
   /** Every declared parameter's trained value, by name (the training loop's own `tf.Variable`s, not copies). */
   readonly parameters: Params<P>
+  /** Every step's mini-batch losses and every validation of this session. */
+  readonly history: TrainingHistory
 }
 
 /**
@@ -148,27 +191,34 @@ export interface TrainingResult<P extends string = string> extends TrainingSumma
  * and return the summary alone, for callers that want only the numbers.
  */
 export const releaseParameters = (spec: SpecInput, result: TrainingResult): TrainingSummary => {
-  const { parameters, ...summary } = result
+  const { parameters, history: _history, ...summary } = result
   tf.dispose(Object.keys(parameters).filter((name) => spec.parameters[name] === undefined || !isBound(spec.parameters[name]!)).map((name) => parameters[name]!))
   return summary
 }
 
+/** Options of {@link train} with an update rule: the run's options and its callbacks. */
+export interface TrainWithRuleOptions extends TrainingOptions, TrainingCallbacks {}
+
 /** Options of a one-call run ({@link train} with a method). */
-export interface TrainOptions extends TrainingOptions {
+export interface TrainOptions extends TrainWithRuleOptions {
   /** Where a method given by name is looked up (default: the built-in interpreters). */
   readonly registry?: InterpreterRegistry
 }
 
-const trainWithRule = (spec: Spec, rule: UpdateRule<any>, options: TrainingOptions): Effect.Effect<TrainingResult, TrainingError> =>
-  trainingEvents(spec, rule, { ...options, keepParameters: true }).pipe(
-    Stream.runLast,
-    Effect.map((last) => {
-      if (last._tag === "Some" && last.value._tag === "Finished" && last.value.parameters !== undefined) {
-        return { ...last.value.summary, parameters: last.value.parameters }
-      }
-      throw new Error("unreachable: a training stream always ends with a Finished event")
-    }),
-  )
+const trainWithRule = (spec: Spec, rule: UpdateRule<any>, options: TrainWithRuleOptions): Effect.Effect<TrainingResult, TrainingError> =>
+  Effect.suspend(() => {
+    const recorder = historyRecorder()
+    return trainingEvents(spec, rule, { ...options, keepParameters: true }).pipe(
+      Stream.tap((event) => Effect.zipRight(Effect.sync(() => recorder.record(event)), runCallbacks(options, event))),
+      Stream.runLast,
+      Effect.map((last) => {
+        if (last._tag === "Some" && last.value._tag === "Finished" && last.value.parameters !== undefined) {
+          return { ...last.value.summary, parameters: last.value.parameters, history: recorder.history() }
+        }
+        throw new Error("unreachable: a training stream always ends with a Finished event")
+      }),
+    )
+  })
 
 const isUpdateRule = (how: UpdateRule<any> | MethodLike): how is UpdateRule<any> => typeof how === "object" && "step" in how
 
@@ -180,7 +230,7 @@ const isUpdateRule = (how: UpdateRule<any> | MethodLike): how is UpdateRule<any>
 export function train<P extends string>(
   spec: Spec<P>,
   rule: UpdateRule<any>,
-  options?: TrainingOptions,
+  options?: TrainWithRuleOptions,
 ): Effect.Effect<TrainingResult<P>, TrainingError>
 /**
  * Train a declared problem with a method in one call: `train(spec, method(bloop, { rho: 0.01 }))`,
