@@ -3,6 +3,7 @@
  * reads, the variables and their layout, the optimizer, the data sources, the gradient workers.
  * Steps, checkpoints and evaluations read it; only {@link SessionState} changes.
  */
+import type { DeclaredConstraint } from "./constraints.ts"
 import type { Optimizer } from "../core/optimizers.ts"
 import type { Layout } from "../core/paramVector.ts"
 import type { Variable } from "../core/tf.ts"
@@ -10,6 +11,7 @@ import type { DataSource, Objective } from "../dsl/objective.ts"
 import type { Spec } from "../dsl/spec.ts"
 import type { UpdateRule } from "../interpreters/interpreter.ts"
 import type { WorkerPool } from "./parallel/protocol.ts"
+import type { Sampler } from "./sampling.ts"
 import type { SpecRecord } from "./specRecord.ts"
 import type { ZeroGradientPolicy } from "./zeroGradient.ts"
 
@@ -28,6 +30,10 @@ export interface RunContext {
   /** The distinct data sources of `objectives`, in order of first appearance, and each objective's source (-1: none). */
   readonly sources: ReadonlyArray<DataSource<unknown>>
   readonly sourceOf: ReadonlyArray<number>
+  /** The structure's constraints (`constrain(...)`), reported in events and the summary. */
+  readonly constraints: ReadonlyArray<DeclaredConstraint>
+  /** Draws each step's indices (`sampling.ts`). */
+  readonly sample: Sampler
   readonly zeroPolicy: ZeroGradientPolicy
   readonly pool: WorkerPool | undefined
   /** The declaration recorded in checkpoints. */

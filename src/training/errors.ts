@@ -6,6 +6,7 @@ import { Data, Effect, Option } from "effect"
 import type { Scalar, Tensor } from "../core/tf.ts"
 import type { SpecError } from "../dsl/errors.ts"
 import type { CheckpointError } from "./checkpointFormat.ts"
+import type { ConstraintViolated } from "./constraints.ts"
 import type { GradientWorkerError } from "./parallel/protocol.ts"
 import type { SpecChangedOnResume } from "./specRecord.ts"
 import type { ZeroGradient } from "./zeroGradient.ts"
@@ -128,3 +129,4 @@ export type TrainingError =
   | InvalidTrainingOptions
   | CallbackFailed
   | LossNotScalar
+  | ConstraintViolated

@@ -4,6 +4,7 @@
  * callbacks of `trainPromise`.
  */
 import type { Params } from "../dsl/objective.ts"
+import type { ConstraintStatus } from "./constraints.ts"
 import type { Divergence } from "./divergence.ts"
 
 /** One training step: mini-batch losses by objective. */
@@ -18,6 +19,8 @@ export interface StepEvent {
   readonly elapsedMs: number
   /** Milliseconds this step took. */
   readonly stepMs: number
+  /** With `constrain(...)` in the structure: each constraint on this step's mini-batch losses, with the rule's multiplier after the step. */
+  readonly constraints?: ReadonlyArray<ConstraintStatus>
 }
 
 /** What a finished run reports. */
@@ -37,6 +40,11 @@ export interface TrainingSummary {
   readonly resumedWithChangedSpec?: { readonly checkpoint: string; readonly difference: string }
   /** Each objective on its whole data set (or its deterministic value) at the end. */
   readonly finalLosses: Readonly<Record<string, number>>
+  /**
+   * Each `constrain(...)` of the structure at the end: its value on the final losses, its bound,
+   * whether it holds, and the rule's multiplier where it keeps one (empty without constraints).
+   */
+  readonly constraints: ReadonlyArray<ConstraintStatus>
   /** The extra evaluation objectives (held-out losses, accuracies), same convention. */
   readonly evaluations: Readonly<Record<string, number>>
   readonly wallTimeMs: number

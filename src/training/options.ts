@@ -83,4 +83,9 @@ export interface TrainingOptions {
    * says `interrupted: true`.
    */
   readonly signal?: AbortSignal
+  /**
+   * Fail with `ConstraintViolated` when a `constrain(...)` bound does not hold at the end (on the
+   * final full-data losses). Default false: a violated bound is logged as a warning.
+   */
+  readonly strictConstraints?: boolean
 }

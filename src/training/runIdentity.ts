@@ -45,5 +45,7 @@ export const runIdentity = (spec: Spec, rule: UpdateRule<any>, layout: Layout): 
   seed: spec.seed,
   batchSize: spec.batchSize,
   nonFinite: spec.nonFinite,
+  // Only when set, so that checkpoints written before epochs existed still resume.
+  ...(spec.sampling === undefined || spec.sampling === "replacement" ? {} : { sampling: spec.sampling }),
 })
 

@@ -12,6 +12,7 @@ import type { Spec } from "../dsl/spec.ts"
 import { objectivesOf } from "../dsl/structure.ts"
 import type { UpdateRule } from "../interpreters/interpreter.ts"
 import type { CheckpointError } from "./checkpoint.ts"
+import { constraintsOf } from "./constraints.ts"
 import type { RunContext } from "./context.ts"
 import { MissingObjective } from "./errors.ts"
 import type { ResumedEvent } from "./events.ts"
@@ -21,6 +22,7 @@ import { sourceSlots } from "./parallel/sources.ts"
 import { createVariables, isBound } from "./parameters.ts"
 import { restore, type ResumeFrom } from "./resume.ts"
 import { derivedDeclaration } from "./runIdentity.ts"
+import { makeSampler } from "./sampling.ts"
 import { disposeState, initialState, type SessionState } from "./sessionState.ts"
 import { type SpecChangedOnResume, specRecordOf } from "./specRecord.ts"
 
@@ -73,6 +75,8 @@ export const openSession = (
       optimizer,
       sources,
       sourceOf,
+      constraints: constraintsOf(spec.structure),
+      sample: makeSampler(spec.sampling, sources, spec.batchSize, spec.seed),
       zeroPolicy: options.zeroGradient ?? "warn",
       pool,
       specRecord: specRecordOf(options.declaration ?? derivedDeclaration(spec, rule, layout)),

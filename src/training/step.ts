@@ -10,12 +10,12 @@ import { applyStep, type Optimizer, type OptimizerState } from "../core/optimize
 import type { Layout } from "../core/paramVector.ts"
 import { tf, tidy, type Tensor1D, type Variable } from "../core/tf.ts"
 import type { RuleState, UpdateRule } from "../interpreters/interpreter.ts"
+import { constraintStatus } from "./constraints.ts"
 import type { RunContext } from "./context.ts"
 import { type LossNotScalar, lossShapeAsFailure, NonFiniteGradient, NonFiniteUpdate } from "./errors.ts"
 import type { StepEvent } from "./events.ts"
 import { parallelGradients, serialGradients, type StepGradients } from "./gradients.ts"
 import type { GradientWorkerError } from "./parallel/protocol.ts"
-import { drawIndices } from "./sampling.ts"
 import { type SessionState, skippedStep } from "./sessionState.ts"
 import { disposeReplaced } from "./tensors.ts"
 import { judgeZeroGradients, ZeroGradient, zeroChecksAt, zeroGradientMessage } from "./zeroGradient.ts"
@@ -76,7 +76,7 @@ export const runStep = (ctx: RunContext, state: SessionState, t: number, started
   Effect.suspend(() => {
     const begin = performance.now()
     const checkZero = zeroChecksAt(ctx.zeroPolicy, t, ctx.rule.objectives, state.zeroSuspects)
-    const [indices, rng] = drawIndices(ctx.sources, state.rng, ctx.spec.batchSize)
+    const [indices, rng] = ctx.sample(state.rng, t)
     const drawn: SessionState = { ...state, rng }
     const gradients = lossShapeAsFailure(
       ctx.pool === undefined ? Effect.sync(() => serialGradients(ctx, indices, checkZero)) : parallelGradients(ctx, ctx.pool, t, indices, checkZero),
@@ -124,8 +124,9 @@ const afterGradients = (
     if (spec.nonFinite === "fail") return Effect.fail(error)
     return Effect.succeed({ ...skip(error.cause_), state: { ...skippedStep(state, t, error.cause_), zeroSuspects: judged.suspects } })
   }
+  const constraints = ctx.constraints.length === 0 ? {} : { constraints: constraintStatus(ctx.constraints, lossRecord, next.ruleState) }
   const outcome: StepOutcome = {
-    event: { _tag: "Step", step: t, losses: lossRecord, skipped: false, ...times() },
+    event: { _tag: "Step", step: t, losses: lossRecord, skipped: false, ...times(), ...constraints },
     state: {
       ...state,
       ruleState: next.ruleState,

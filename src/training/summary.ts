@@ -1,5 +1,6 @@
 /** The summary a finished run reports: final losses and evaluations on whole data sets, divergence. */
 import { tf } from "../core/tf.ts"
+import { constraintStatus } from "./constraints.ts"
 import { divergenceOf } from "./divergence.ts"
 import { measureAll } from "./evaluation.ts"
 import type { TrainingSummary } from "./events.ts"
@@ -29,6 +30,7 @@ export const summarize = (session: Session, options: TrainingOptions, end: RunEn
     ...(divergence === undefined ? {} : { divergence }),
     ...(resumed?.specChange === undefined ? {} : { resumedWithChangedSpec: { checkpoint: resumed.path, difference: resumed.specChange } }),
     finalLosses,
+    constraints: constraintStatus(ctx.constraints, finalLosses, state.ruleState),
     evaluations: measureAll(options.evaluations ?? [], ctx.variables, chunk),
     wallTimeMs: Date.now() - session.startedWall,
     interrupted: end.stopped?.reason === "aborted",

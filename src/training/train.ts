@@ -30,6 +30,7 @@ import { batchSizeProblem } from "./sizeLimits.ts"
 import { historyRecorder, runCallbacks, type TrainingCallbacks, type TrainingHistory } from "./callbacks.ts"
 import { runStep } from "./step.ts"
 import { summarize } from "./summary.ts"
+import { ConstraintViolated } from "./constraints.ts"
 import { evaluate, evaluationDue, resolveWatchers, restoreBest } from "./validation.ts"
 
 export {
@@ -50,6 +51,7 @@ export { lossAndGradients } from "./gradients.ts"
 export { combineAndApply } from "./step.ts"
 export { ZeroGradient, type ZeroGradientPolicy } from "./zeroGradient.ts"
 export type { TrainingCallbacks, TrainingHistory } from "./callbacks.ts"
+export { ConstraintViolated, type ConstraintStatus } from "./constraints.ts"
 export type { EarlyStopping } from "./earlyStopping.ts"
 export { plateauStart, plateauUpdate, type PlateauState, type ReduceOnPlateau } from "./plateau.ts"
 export type { ValidationSettings } from "./validation.ts"
@@ -159,14 +161,23 @@ export const trainingEvents = (
       return Stream.concat(
         Stream.concat(session.resumed === undefined ? Stream.empty : Stream.make<[TrainingEvent]>(session.resumed), Stream.flatMap(steps, stepStream)),
         Stream.fromEffect(
-          lossShapeAsFailure(Effect.sync((): TrainingEvent => {
+          lossShapeAsFailure(Effect.sync(() => {
             const state = session.state()
             const bestStep = watchers?.earlyStopping === undefined ? undefined : restoreBest(session.ctx, state)
             const restoredBest =
               bestStep === undefined || bestStep === state.completed ? undefined : { step: bestStep, value: state.watch.monitor.best! }
-            const summary = summarize(session, options, { stopped, restoredBest })
-            return options.keepParameters === true ? { _tag: "Finished", summary, parameters: session.handOver() } : { _tag: "Finished", summary }
-          })),
+            return summarize(session, options, { stopped, restoredBest })
+          })).pipe(
+            Effect.tap((summary) => {
+              const violated = summary.constraints.filter((c) => !c.holds)
+              if (violated.length === 0) return Effect.void
+              const error = new ConstraintViolated({ violated })
+              return options.strictConstraints === true ? Effect.fail(error) : Effect.logWarning(`${error.message} (strictConstraints makes this an error)`)
+            }),
+            Effect.map((summary): TrainingEvent =>
+              options.keepParameters === true ? { _tag: "Finished", summary, parameters: session.handOver() } : { _tag: "Finished", summary },
+            ),
+          ),
         ),
       )
     }),
