@@ -65,16 +65,16 @@ export interface Objective<B = unknown, P extends string = string> {
  * Declare an objective measured on mini-batches of `data`. Annotate the loss's first argument
  * (`(p: Params<typeof parameters>, b: Batch) => ...`) to read the parameters by name, typed.
  */
-export function objective<B, P extends string = string>(
-  name: string,
+export function objective<B, P extends string = string, const N extends string = string>(
+  name: N,
   loss: (params: { readonly [K in P]: Tensor }, batch: B, context: LossContext) => Tensor,
   data: DataSource<B>,
-): Objective<B, P>
+): Objective<B, P> & { readonly name: N }
 /** Declare a deterministic objective (no data). */
-export function objective<P extends string = string>(
-  name: string,
+export function objective<P extends string = string, const N extends string = string>(
+  name: N,
   loss: (params: { readonly [K in P]: Tensor }, batch: undefined, context: LossContext) => Tensor,
-): Objective<undefined, P>
+): Objective<undefined, P> & { readonly name: N }
 export function objective<B, P extends string>(
   name: string,
   loss: (params: { readonly [K in P]: Tensor }, batch: B, context: LossContext) => Tensor,

@@ -23,14 +23,17 @@ export interface StepEvent {
   readonly constraints?: ReadonlyArray<ConstraintStatus>
 }
 
-/** What a finished run reports. */
-export interface TrainingSummary {
+/**
+ * What a finished run reports. `O` names the declared objectives (`string` when the types do not
+ * know them): `finalLosses` and `firstLosses` are keyed by them.
+ */
+export interface TrainingSummary<O extends string = string> {
   readonly rule: string
   readonly backend: string
   readonly steps: number
   readonly skippedSteps: number
   /** Losses of the first step this session ran (its mini-batches), by objective. */
-  readonly firstLosses: Readonly<Record<string, number>>
+  readonly firstLosses: Readonly<Record<O, number>>
   /** Set when the run diverged (see `divergence.ts`): the objective, its first and final loss. */
   readonly divergence?: Divergence
   /**
@@ -39,7 +42,7 @@ export interface TrainingSummary {
    */
   readonly resumedWithChangedSpec?: { readonly checkpoint: string; readonly difference: string }
   /** Each objective on its whole data set (or its deterministic value) at the end. */
-  readonly finalLosses: Readonly<Record<string, number>>
+  readonly finalLosses: Readonly<Record<O, number>>
   /**
    * Each `constrain(...)` of the structure at the end: its value on the final losses, its bound,
    * whether it holds, and the rule's multiplier where it keeps one (empty without constraints).

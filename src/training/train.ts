@@ -14,6 +14,7 @@ import { tf } from "../core/tf.ts"
 import type { Params } from "../dsl/objective.ts"
 import type { SpecError } from "../dsl/errors.ts"
 import { makeSpec, type ParameterDeclarations, type ParameterNames, type Spec, type SpecInput } from "../dsl/spec.ts"
+import type { ObjectiveNamesOf, Structure } from "../dsl/structure.ts"
 import type { UpdateRule } from "../interpreters/interpreter.ts"
 import { lowerMethod, type LoweringError, type MethodLike } from "../interpreters/method.ts"
 import type { InterpreterRegistry } from "../interpreters/registry.ts"
@@ -190,11 +191,11 @@ export const trainingEvents = (
  * — except parameters the spec declared as existing variables (`fromVariable`, `fromModel`): those
  * are the caller's own variables, trained in place, and stay where they were.
  */
-export interface TrainingResult<P extends string = string> extends TrainingSummary {
+export interface TrainingResult<P extends string = string, O extends string = string> extends TrainingSummary<O> {
   /** Every declared parameter's trained value, by name (the training loop's own `tf.Variable`s, not copies). */
   readonly parameters: Params<P>
   /** Every step's mini-batch losses and every validation of this session. */
-  readonly history: TrainingHistory
+  readonly history: TrainingHistory<O>
 }
 
 /**
@@ -249,11 +250,11 @@ export function train<P extends string>(
  * `makeSpec`) gives the seed once, for both the data and the method. Returns the summary and the
  * trained parameters, which the caller owns (see {@link TrainingResult}).
  */
-export function train<D extends ParameterDeclarations>(
-  spec: SpecInput<D>,
+export function train<D extends ParameterDeclarations, S extends Structure>(
+  spec: SpecInput<D> & { readonly structure: S },
   method: MethodLike,
   options?: TrainOptions,
-): Effect.Effect<TrainingResult<ParameterNames<D>>, TrainingError | SpecError | LoweringError>
+): Effect.Effect<TrainingResult<ParameterNames<D>, ObjectiveNamesOf<S>>, TrainingError | SpecError | LoweringError>
 export function train(
   spec: SpecInput,
   how: UpdateRule<any> | MethodLike,
@@ -273,11 +274,11 @@ export function train(
  * the typed error itself (a `SpecError`, `Unsupported`, `NonFiniteGradient`, ... — each an `Error`
  * with a readable message and a `_tag`). The caller owns `result.parameters` (see {@link TrainingResult}).
  */
-export const trainPromise = <D extends ParameterDeclarations>(
-  spec: SpecInput<D>,
+export const trainPromise = <D extends ParameterDeclarations, S extends Structure>(
+  spec: SpecInput<D> & { readonly structure: S },
   how: MethodLike,
   options?: TrainOptions,
-): Promise<TrainingResult<ParameterNames<D>>> =>
+): Promise<TrainingResult<ParameterNames<D>, ObjectiveNamesOf<S>>> =>
   Effect.runPromise(Effect.either(train(spec, how, options))).then((result) => {
     if (Either.isLeft(result)) throw result.left
     return result.right
