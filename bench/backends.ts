@@ -30,7 +30,7 @@ const trainingSteps = async (backend: string, steps: number): Promise<Array<numb
       Stream.runForEach((e) =>
         Effect.sync(() => {
           if (e._tag !== "Step") return
-          if (e.step > 1) times.push(e.elapsedMs)
+          if (e.step > 1) times.push(e.stepMs)
           sampleMemory((peaks[backend] ??= newPeak()))
         }),
       ),

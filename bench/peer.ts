@@ -136,7 +136,7 @@ const concurrentGemmRate = async (threads: number, rounds: number): Promise<numb
 const nextStep = (pull: Effect.Effect<Chunk.Chunk<TrainingEvent>, Option.Option<unknown>>): Effect.Effect<number> =>
   Effect.flatMap(Effect.orDie(pull), (chunk) => {
     const step = Chunk.findFirst(chunk, (e) => e._tag === "Step")
-    return Option.isSome(step) && step.value._tag === "Step" ? Effect.succeed(step.value.elapsedMs) : nextStep(pull)
+    return Option.isSome(step) && step.value._tag === "Step" ? Effect.succeed(step.value.stepMs) : nextStep(pull)
   })
 
 export const run = async (args: ReadonlyArray<string>): Promise<void> => {

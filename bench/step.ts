@@ -152,10 +152,10 @@ const makeNaiveStep = (source: DataSource<Batch>) => {
 }
 
 /** Run scalpel's real training session, calling `onStep` after each of its steps. */
-export const runSession = (spec: Spec, onStep: (step: number, elapsedMs: number) => void | Promise<void>): Promise<void> =>
+export const runSession = (spec: Spec, onStep: (step: number, stepMs: number) => void | Promise<void>): Promise<void> =>
   Effect.runPromise(
     Stream.runForEach(trainingEvents(spec, lowerBloop(spec)), (event) =>
-      event._tag === "Step" ? Effect.promise(async () => onStep(event.step, event.elapsedMs)) : Effect.void,
+      event._tag === "Step" ? Effect.promise(async () => onStep(event.step, event.stepMs)) : Effect.void,
     ),
   )
 
@@ -202,10 +202,10 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   // The session drives: after each of its steps, the other variants run once, so that every
   // variant sees the same machine load. Session steps alternate: even steps with the fast kernels,
   // odd steps with tfjs's own; step 1 is a warm-up.
-  await runSession(makeBloopSpec(data.source, 2 * rounds + 1), (step, elapsedMs) => {
+  await runSession(makeBloopSpec(data.source, 2 * rounds + 1), (step, stepMs) => {
     if (countAtInstall !== undefined) fastRewrites += rewrittenMatMulCount() - countAtInstall
     countAtInstall = undefined
-    if (step > 1) (step % 2 === 0 ? samples.scalpel : samples.scalpelNoFast).push(elapsedMs)
+    if (step > 1) (step % 2 === 0 ? samples.scalpel : samples.scalpelNoFast).push(stepMs)
     notePeak(step % 2 === 0 ? "scalpel" : "scalpelNoFast")
     useTfjsKernels()
     const n = naive.step()
@@ -224,8 +224,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   // (c) the cpu backend, after the wasm rounds (a cpu step takes seconds).
   await activate("cpu")
   const cpu: Array<number> = []
-  await runSession(makeBloopSpec(data.source, cpuSteps + 1), (step, elapsedMs) => {
-    if (step > 1) cpu.push(elapsedMs)
+  await runSession(makeBloopSpec(data.source, cpuSteps + 1), (step, stepMs) => {
+    if (step > 1) cpu.push(stepMs)
     notePeak("cpu")
   })
   data.dispose()

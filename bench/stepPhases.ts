@@ -21,8 +21,9 @@ import { Effect } from "effect"
 import { activateBackend } from "../src/core/backend.ts"
 import { hostValues } from "../src/core/hostKernels.ts"
 import { flattenChecked, layoutOf } from "../src/core/paramVector.ts"
-import { tf, type Tensor, type Tensor1D } from "../src/core/tf.ts"
+import { tf, type Scalar, type Tensor, type Tensor1D } from "../src/core/tf.ts"
 import { linearCombination } from "../src/core/vector.ts"
+import { trainingContext } from "../src/dsl/objective.ts"
 import { objectivesOf } from "../src/dsl/structure.ts"
 import { createVariables } from "../src/training/parameters.ts"
 import { lossAndGradients } from "../src/training/train.ts"
@@ -44,7 +45,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const gradient = (rows: number) => () =>
     tf.tidy(() => {
       const batch = source.batch(Int32Array.from({ length: rows }, (_, i) => (i * 7) % source.size))
-      const { value, grads } = lossAndGradients(() => main!.loss(variables, batch), variables, names)
+      const { value, grads } = lossAndGradients(() => main!.loss(variables, batch, trainingContext) as Scalar, variables, names)
       const byName: Record<string, Tensor> = {}
       names.forEach((n, i) => (byName[n] = grads[i]!))
       flattenChecked(layout, byName) // the wasm backend computes synchronously: no read-back needed
@@ -52,7 +53,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     })
   const priorGradient = () =>
     tf.tidy(() => {
-      const { grads } = lossAndGradients(() => prior!.loss(variables, undefined), variables, names)
+      const { grads } = lossAndGradients(() => prior!.loss(variables, undefined, trainingContext) as Scalar, variables, names)
       const byName: Record<string, Tensor> = {}
       names.forEach((n, i) => (byName[n] = grads[i]!))
       flattenChecked(layout, byName)

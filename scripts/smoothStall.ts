@@ -467,7 +467,7 @@ function withSteps(document: SpecDocument, steps: number): SpecDocument {
   const schedule = document.optimizer.schedule
   const scaled =
     schedule?.kind === "cosine"
-      ? { ...schedule, decaySteps: Math.round((schedule.decaySteps * steps) / document.steps), warmupSteps: Math.round((schedule.warmupSteps * steps) / document.steps) }
+      ? { ...schedule, decaySteps: Math.round((schedule.decaySteps * steps) / document.steps!), warmupSteps: Math.round((schedule.warmupSteps * steps) / document.steps!) }
       : schedule
   return { ...document, steps, optimizer: { ...document.optimizer, ...(scaled === undefined ? {} : { schedule: scaled }) } }
 }

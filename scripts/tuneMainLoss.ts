@@ -37,8 +37,8 @@ const withRate = (document: SpecDocument, rate: number, steps: number): SpecDocu
     schedule?.kind === "cosine" && steps !== document.steps
       ? {
           ...schedule,
-          decaySteps: Math.max(1, Math.round((schedule.decaySteps * steps) / document.steps)),
-          warmupSteps: Math.round((schedule.warmupSteps * steps) / document.steps),
+          decaySteps: Math.max(1, Math.round((schedule.decaySteps * steps) / document.steps!)),
+          warmupSteps: Math.round((schedule.warmupSteps * steps) / document.steps!),
         }
       : schedule
   return { ...document, steps, optimizer: { ...optimizer, learningRate: rate, ...(scaled === undefined ? {} : { schedule: scaled }) } }
@@ -52,7 +52,7 @@ const stats = (values: ReadonlyArray<number>) => {
 
 const program = Effect.gen(function* () {
   const experiment = yield* loadExperiment(name, false)
-  const steps = stepsText === undefined ? experiment.document.steps : Number(stepsText)
+  const steps = stepsText === undefined ? experiment.document.steps! : Number(stepsText)
   const seeds = seedsText === undefined ? 2 : Number(seedsText)
   const rows: Array<string> = []
   for (const rate of rates) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { SpecError } from "../dsl/errors.ts"
+import { runLengthOf } from "../dsl/json.ts"
 import { experimentsFolder, listExperiments, loadExperiment } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
 import { OutputError } from "../experiments/sweepReport.ts"
@@ -87,7 +88,7 @@ export const experimentCommand = Command.make(
             mainLabel: experiment.mainLabel,
             auxLabel: experiment.auxLabel,
             grid: experiment.grid,
-            steps: experiment.document.steps,
+            steps: runLengthOf(experiment.document),
             figures: experiment.figures,
           },
           {

@@ -4,7 +4,7 @@ import { basename, join } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
 import { SpecError } from "../dsl/errors.ts"
-import { parseSpecDocument } from "../dsl/json.ts"
+import { parseSpecDocument, runLengthOf } from "../dsl/json.ts"
 import { readText } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
 import { backendOption } from "./backendOption.ts"
@@ -78,7 +78,7 @@ export const sweepCommand = Command.make(
             mainLabel: "main loss",
             auxLabel: "auxiliary loss",
             grid: { lambdas, methods: parseNameList(method), seeds, learningRateScaling },
-            steps: document.steps,
+            steps: runLengthOf(document),
           },
           {
             out: Option.getOrElse(out, () => join("runs", `sweep-${runName(spec)}`)),

@@ -207,13 +207,29 @@ export const SpecDocumentSchema = Schema.Struct({
   structure: StructureSchema,
   method: Schema.optionalWith(MethodReferenceSchema, { default: () => defaultMethod }),
   optimizer: OptimizerSchema,
-  steps: PositiveInteger,
+  /** The run's length in steps, or (instead) in `epochs`: exactly one of the two. */
+  steps: Schema.optional(PositiveInteger),
+  epochs: Schema.optional(PositiveInteger),
   batchSize: PositiveInteger,
   seed: Schema.optionalWith(SafeInteger, { default: () => 0 }),
   nonFinite: Schema.optionalWith(Schema.Literal("fail", "skip"), { default: () => "fail" as const }),
+  /** How examples are drawn (`Sampling`); with `epochs` the default is "epochs", else "replacement". */
+  sampling: Schema.optional(Schema.Literal("replacement", "epochs")),
   /** Threads computing each step's gradients (data parallel; see `TrainingOptions.workers`). */
   workers: Schema.optionalWith(PositiveInteger, { default: () => 1 }),
-}).annotations({ description: "a spec object" })
+}).pipe(
+  Schema.filter((d) =>
+    d.steps === undefined && d.epochs === undefined
+      ? { path: ["steps"], message: "expected steps or epochs, got neither" }
+      : d.steps !== undefined && d.epochs !== undefined
+        ? { path: ["epochs"], message: "expected steps or epochs, not both" }
+        : true,
+  ),
+).annotations({ description: "a spec object" })
+
+/** A document's length as declared: its steps, or its epochs. */
+export const runLengthOf = (document: { readonly steps?: number | undefined; readonly epochs?: number | undefined }): number | { readonly epochs: number } =>
+  document.steps ?? { epochs: document.epochs! }
 
 /** A decoded spec document: every default filled in, every name still a name. */
 export type SpecDocument = typeof SpecDocumentSchema.Type

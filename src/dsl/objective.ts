@@ -1,7 +1,7 @@
 /**
  * Objectives: named differentiable losses and the data they are measured on.
  */
-import type { Scalar, Tensor } from "../core/tf.ts"
+import type { Tensor } from "../core/tf.ts"
 
 /**
  * The trainable parameters as a loss sees them, by name.
@@ -27,6 +27,21 @@ export interface DataSource<B> {
 }
 
 /**
+ * What a loss is told about the evaluation it is part of. `training` is true in a training step
+ * and false when the loss is measured for a report (final losses, evaluations, validation): pass
+ * it to a model, `model.apply(x, { training })`, so that Dropout and BatchNorm work as in
+ * `model.fit` (on in the step, off in what is reported).
+ */
+export interface LossContext {
+  readonly training: boolean
+}
+
+/** The context of a training step. */
+export const trainingContext: LossContext = { training: true }
+/** The context of a reported measurement. */
+export const inferenceContext: LossContext = { training: false }
+
+/**
  * A named differentiable loss. Without `data` the loss is deterministic (a prior on the weights,
  * a regulariser) and is called with `undefined` as its batch. `P` names the parameters the loss
  * reads (`string`: not known).
@@ -37,7 +52,12 @@ export interface Objective<B = unknown, P extends string = string> {
   // Method syntax on purpose: an objective typed by its parameter names (`Objective<B, "w">`)
   // must fit where any objective is expected (`Structure`), and the training loop passes it the
   // full record of declared parameters.
-  loss(params: { readonly [K in P]: Tensor }, batch: B): Scalar
+  //
+  // The value must be a rank-0 tensor (a `tf.Scalar`, or any `tf.Tensor` of rank 0 such as
+  // `tf.addN(...)` of scalars); the training loop checks the rank and fails with `LossNotScalar`.
+  // `context` is optional here so that code calling a loss itself (`o.loss(p, b)`) still compiles;
+  // the training loop always passes it.
+  loss(params: { readonly [K in P]: Tensor }, batch: B, context?: LossContext): Tensor
   readonly data?: DataSource<B>
 }
 
@@ -45,16 +65,19 @@ export interface Objective<B = unknown, P extends string = string> {
  * Declare an objective measured on mini-batches of `data`. Annotate the loss's first argument
  * (`(p: Params<typeof parameters>, b: Batch) => ...`) to read the parameters by name, typed.
  */
-export function objective<B, P extends string = string>(
-  name: string,
-  loss: (params: { readonly [K in P]: Tensor }, batch: B) => Scalar,
+export function objective<B, P extends string = string, const N extends string = string>(
+  name: N,
+  loss: (params: { readonly [K in P]: Tensor }, batch: B, context: LossContext) => Tensor,
   data: DataSource<B>,
-): Objective<B, P>
+): Objective<B, P> & { readonly name: N }
 /** Declare a deterministic objective (no data). */
-export function objective<P extends string = string>(name: string, loss: (params: { readonly [K in P]: Tensor }) => Scalar): Objective<undefined, P>
+export function objective<P extends string = string, const N extends string = string>(
+  name: N,
+  loss: (params: { readonly [K in P]: Tensor }, batch: undefined, context: LossContext) => Tensor,
+): Objective<undefined, P> & { readonly name: N }
 export function objective<B, P extends string>(
   name: string,
-  loss: (params: { readonly [K in P]: Tensor }, batch: B) => Scalar,
+  loss: (params: { readonly [K in P]: Tensor }, batch: B, context: LossContext) => Tensor,
   data?: DataSource<B>,
 ): Objective<B, P> {
   return data === undefined ? { _tag: "Objective", name, loss } : { _tag: "Objective", name, loss, data }

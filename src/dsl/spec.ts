@@ -34,6 +34,14 @@ export interface ParameterDeclaration {
   readonly init: Initializer
 }
 
+/**
+ * How a step's examples are drawn from each data source: `"replacement"` (default), uniformly with
+ * replacement from the seeded generator; `"epochs"`, without replacement: each epoch shuffles
+ * every source (deterministically per seed and epoch) and walks through the order, so that every
+ * example is seen once per epoch (see `training/sampling.ts`).
+ */
+export type Sampling = "replacement" | "epochs"
+
 /** What to do when a gradient or loss is NaN or infinite. */
 export type NonFinitePolicy = "fail" | "skip"
 
@@ -49,7 +57,15 @@ export interface Spec<P extends string = string> {
   readonly batchSize: number
   readonly seed: number
   readonly nonFinite: NonFinitePolicy
+  /** How examples are drawn (absent: `"replacement"`). */
+  readonly sampling?: Sampling
+  /** The number of epochs the run was declared with, when it was declared in epochs (`steps` is then epochs × steps per epoch). */
+  readonly epochs?: number
 }
+
+/** Steps in one epoch: ⌈n / batchSize⌉ for the largest data source's n among `structure`'s objectives (1 without data). */
+export const stepsPerEpochOf = (structure: Structure, batchSize: number): number =>
+  Math.max(1, Math.ceil(Math.max(0, ...objectivesOf(structure).map((o) => o.data?.size ?? 0)) / batchSize))
 
 /** SGD: θ ← θ − η·d. */
 export const sgd = (options: { readonly learningRate: number; readonly schedule?: LearningRateSchedule }): OptimizerSettings => ({
@@ -96,15 +112,21 @@ const positiveInteger = (x: number) => Number.isInteger(x) && x > 0
 /** Parameter declarations by name. */
 export type ParameterDeclarations = { readonly [name: string]: ParameterDeclaration }
 
-/** What {@link makeSpec} checks: a {@link Spec} whose seed and non-finite policy may be left out. */
+/**
+ * What {@link makeSpec} checks: a {@link Spec} whose seed, non-finite policy and sampling may be
+ * left out, and whose length is given in `steps` or in `epochs` (one of the two; `epochs` implies
+ * `sampling: "epochs"` unless it says otherwise).
+ */
 export interface SpecInput<D extends ParameterDeclarations = ParameterDeclarations> {
   readonly parameters: D
   readonly structure: Structure
   readonly optimizer: OptimizerSettings
-  readonly steps: number
+  readonly steps?: number
+  readonly epochs?: number
   readonly batchSize: number
   readonly seed?: number
   readonly nonFinite?: NonFinitePolicy
+  readonly sampling?: Sampling
 }
 
 /** The parameter names of a declaration record. */
@@ -181,8 +203,16 @@ export const makeSpec = <D extends ParameterDeclarations>(input: SpecInput<D>): 
       if (!(schedule.alpha >= 0 && schedule.alpha <= 1)) return fail("optimizer.schedule.alpha", `expected a number in [0, 1], got ${schedule.alpha}`)
     }
   }
-  if (!positiveInteger(input.steps)) return fail("steps", `expected a positive integer, got ${input.steps}`)
+  if (input.steps === undefined && input.epochs === undefined) return fail("steps", "expected steps or epochs, got neither")
+  // A checked spec has both (its steps are its epochs' steps): accepted when they agree.
+  if (input.steps !== undefined && input.epochs !== undefined && input.steps !== input.epochs * stepsPerEpochOf(input.structure, input.batchSize)) {
+    return fail("epochs", `expected steps or epochs, not both (steps ${input.steps}, epochs ${input.epochs})`)
+  }
+  if (input.steps !== undefined && !positiveInteger(input.steps)) return fail("steps", `expected a positive integer, got ${input.steps}`)
+  if (input.epochs !== undefined && !positiveInteger(input.epochs)) return fail("epochs", `expected a positive integer, got ${input.epochs}`)
   if (!positiveInteger(input.batchSize)) return fail("batchSize", `expected a positive integer, got ${input.batchSize}`)
+  const sampling = input.sampling ?? (input.epochs === undefined ? undefined : "epochs")
+  if (sampling !== undefined && sampling !== "replacement" && sampling !== "epochs") return fail("sampling", `expected "replacement" or "epochs", got ${String(sampling)}`)
   const seed = input.seed ?? 0
   if (!Number.isInteger(seed)) return fail("seed", `expected an integer, got ${seed}`)
   return Either.flatMap(validateStructure(input.structure), (structure) => {
@@ -195,10 +225,12 @@ export const makeSpec = <D extends ParameterDeclarations>(input: SpecInput<D>): 
       parameters: input.parameters as Spec<ParameterNames<D>>["parameters"],
       structure,
       optimizer: input.optimizer,
-      steps: input.steps,
+      steps: input.steps ?? input.epochs! * stepsPerEpochOf(structure, input.batchSize),
       batchSize: input.batchSize,
       seed,
       nonFinite: input.nonFinite ?? "fail",
+      ...(sampling === undefined || sampling === "replacement" ? {} : { sampling }),
+      ...(input.epochs === undefined ? {} : { epochs: input.epochs }),
     })
   })
 }

@@ -10,15 +10,32 @@ import { Either } from "effect"
 import { SpecError } from "./errors.ts"
 import type { Objective } from "./objective.ts"
 
+declare const declaredNames: unique symbol
+
+/**
+ * Type-level only: the names of the objectives a structure declares (never present at run time),
+ * so that what training reports (`finalLosses`, the history) is keyed by them.
+ */
+export interface DeclaresObjectives<N extends string> {
+  readonly [declaredNames]?: N
+}
+
+/** The objective names a structure declares (`string` when the type does not know them). */
+export type ObjectiveNamesOf<S> = S extends DeclaresObjectives<infer N>
+  ? string extends N ? string : N
+  : S extends { readonly _tag: "Objective"; readonly name: infer N extends string }
+    ? N
+    : string
+
 /** `weight · of`. */
-export interface Weighted {
+export interface Weighted<N extends string = string> extends DeclaresObjectives<N> {
   readonly _tag: "Weighted"
   readonly of: Structure
   readonly weight: number
 }
 
 /** The sum of several structures, all of equal rank. */
-export interface Sum {
+export interface Sum<N extends string = string> extends DeclaresObjectives<N> {
   readonly _tag: "Sum"
   readonly terms: ReadonlyArray<Structure>
 }
@@ -30,7 +47,7 @@ export interface Level {
 }
 
 /** Levels in decreasing priority: level k is minimised only among the minimisers of levels < k. */
-export interface Hierarchy {
+export interface Hierarchy<N extends string = string> extends DeclaresObjectives<N> {
   readonly _tag: "Hierarchy"
   readonly levels: ReadonlyArray<Level>
 }
@@ -39,7 +56,7 @@ export interface Hierarchy {
  * The constraint `of ≤ atMost`. Used as a term beside other objectives, e.g.
  * `sum(main, constrain(aux, { atMost: 0.1 }))`: minimise main subject to aux ≤ 0.1.
  */
-export interface Constrained {
+export interface Constrained<N extends string = string> extends DeclaresObjectives<N> {
   readonly _tag: "Constrained"
   readonly of: Structure
   readonly atMost: number
@@ -49,16 +66,20 @@ export interface Constrained {
 export type Structure = Objective<any> | Weighted | Sum | Hierarchy | Constrained
 
 /** `weight · of` (a plain scalarisation). */
-export const weighted = (of: Structure, weight: number): Weighted => ({ _tag: "Weighted", of, weight })
+export const weighted = <S extends Structure>(of: S, weight: number): Weighted<ObjectiveNamesOf<S>> => ({ _tag: "Weighted", of, weight })
 
 /** The sum of `terms`. */
-export const sum = (...terms: ReadonlyArray<Structure>): Sum => sumOf(terms)
+export const sum = <const T extends ReadonlyArray<Structure>>(...terms: T): Sum<ObjectiveNamesOf<T[number]>> => ({ _tag: "Sum", terms })
 
 /** The sum of a list of terms of any length (spreading a long list into {@link sum} would overflow the call stack). */
 export const sumOf = (terms: ReadonlyArray<Structure>): Sum => ({ _tag: "Sum", terms })
 
 /** Minimise `aux` among the minimisers of `main`; λ scales the auxiliary contribution. */
-export const prioritize = (main: Structure, aux: Structure, options: { readonly lambda: number }): Hierarchy => ({
+export const prioritize = <M extends Structure, A extends Structure>(
+  main: M,
+  aux: A,
+  options: { readonly lambda: number },
+): Hierarchy<ObjectiveNamesOf<M> | ObjectiveNamesOf<A>> => ({
   _tag: "Hierarchy",
   levels: [
     { of: main, lambda: 1 },
@@ -76,7 +97,7 @@ export const hierarchy = (levels: ReadonlyArray<Structure | Level>): Hierarchy =
 })
 
 /** The constraint `of ≤ atMost`, to place beside the objectives it constrains. */
-export const constrain = (of: Structure, options: { readonly atMost: number }): Constrained => ({
+export const constrain = <S extends Structure>(of: S, options: { readonly atMost: number }): Constrained<ObjectiveNamesOf<S>> => ({
   _tag: "Constrained",
   of,
   atMost: options.atMost,

@@ -37,7 +37,8 @@ export interface SweepDescription {
   readonly mainLabel: string
   readonly auxLabel: string
   readonly grid: SweepGrid
-  readonly steps: number
+  /** Each run's length: steps, or epochs. */
+  readonly steps: number | { readonly epochs: number }
   /** Figures besides the two fronts. */
   readonly figures?: ReportFigures | undefined
 }
@@ -90,7 +91,7 @@ export const summarise = (records: ReadonlyArray<RunRecord>, description: SweepD
   const metric = figures.metric
   const section = (prefix: string) =>
     [
-      `Grid: methods ${grid.methods.join(", ")}; λ ∈ {${grid.lambdas.map((l) => String(Number(l.toPrecision(4)))).join(", ")}}; ${grid.seeds} seed(s); ${description.steps} steps per run` +
+      `Grid: methods ${grid.methods.join(", ")}; λ ∈ {${grid.lambdas.map((l) => String(Number(l.toPrecision(4)))).join(", ")}}; ${grid.seeds} seed(s); ${typeof description.steps === "number" ? `${description.steps} steps` : `${description.steps.epochs} epochs`} per run` +
         (grid.learningRateScaling === "inverse-one-plus-lambda" ? "; learning rate × 1/(1 + λ)" : "") +
         `; ${records.length} runs, ${totalMinutes.toFixed(1)} CPU-minutes of training on ${records[0]?.backend ?? "?"} (indicative: the CPU was shared).`,
       ...(grid.variants === undefined || Object.keys(grid.variants).length === 0

@@ -93,10 +93,12 @@ const specFor = (document: SpecDocument, problem: Problem): Either.Either<Spec, 
       parameters: problem.parameters,
       structure,
       optimizer: document.optimizer,
-      steps: document.steps,
+      ...(document.steps === undefined ? {} : { steps: document.steps }),
+      ...(document.epochs === undefined ? {} : { epochs: document.epochs }),
       batchSize: document.batchSize,
       seed: document.seed,
       nonFinite: document.nonFinite,
+      ...(document.sampling === undefined ? {} : { sampling: document.sampling }),
     }),
   )
 

@@ -129,7 +129,7 @@ describe("decoding JSON specs: one message naming the place and the problem", ()
       "an extra top-level property",
       withFields({ learningRate: 0.1 }),
       "learningRate",
-      "unexpected field; allowed fields here: problem, structure, method, optimizer, steps, batchSize, seed, nonFinite, workers",
+      "unexpected field; allowed fields here: problem, structure, method, optimizer, steps, epochs, batchSize, seed, nonFinite, sampling, workers",
     ],
     [
       "a missing learning rate",

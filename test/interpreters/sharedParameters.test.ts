@@ -59,7 +59,7 @@ describe("a shared trunk with two heads", () => {
       const expected = new Map<string, Array<number>>()
       for (const [task, names] of Object.entries(heads)) {
         const loss = task === "a" ? a : b
-        const { grads } = tf.variableGrads(() => loss.loss({}, undefined), names.map(weightOf))
+        const { grads } = tf.variableGrads(() => loss.loss({}, undefined) as tf.Scalar, names.map(weightOf))
         for (const n of names) expected.set(n, values(tf.tidy(() => tf.sub(weightOf(n), tf.mul(learningRate, grads[weightOf(n).name]!)))))
         tf.dispose(Object.values(grads))
       }

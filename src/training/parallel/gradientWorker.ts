@@ -10,10 +10,11 @@ import { activateBackend, type BackendName } from "../../core/backend.ts"
 import { hostValues } from "../../core/hostKernels.ts"
 import { flattenChecked, layoutOf } from "../../core/paramVector.ts"
 import { tf, type Tensor } from "../../core/tf.ts"
-import type { Objective } from "../../dsl/objective.ts"
+import { type Objective, trainingContext } from "../../dsl/objective.ts"
 import { objectivesOf } from "../../dsl/structure.ts"
 import { createVariables } from "../parameters.ts"
-import { lossAndGradients } from "../train.ts"
+import { scalarLoss } from "../errors.ts"
+import { lossAndGradients } from "../gradients.ts"
 import type { FailureMessage, ReadyMessage, StepReply, StepRequest, WorkerSetup } from "./protocol.ts"
 import { buildSpec } from "./recipe.ts"
 import { sourceSlots } from "./sources.ts"
@@ -59,7 +60,7 @@ const start = async () => {
         }
         current = o.name
         const [loss, flat, ok] = tf.tidy(() => {
-          const { value, grads } = lossAndGradients(() => o.loss(variables, batches[sourceOf[k]!]), variables, names)
+          const { value, grads } = lossAndGradients(() => scalarLoss(o.name, o.loss(variables, batches[sourceOf[k]!], trainingContext)), variables, names)
           const byName: Record<string, Tensor> = {}
           names.forEach((n, i) => (byName[n] = grads[i]!))
           const checked = flattenChecked(layout, byName)
