@@ -4,7 +4,7 @@
  * reports consume the event stream; none of them lives in the loop.
  */
 import { Data, Effect, Either, Exit, type Scope, Stream } from "effect"
-import { makeOptimizer, applyStep, disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
+import { makeOptimizer, applyStep, decoupledDecayAt, disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
 import { hostValues } from "../core/hostKernels.ts"
 import { onNextMacrotask } from "../core/macrotask.ts"
 import { flattenChecked, layoutOf, type Layout } from "../core/paramVector.ts"
@@ -687,7 +687,7 @@ export const combineAndApply = (
 ): { readonly ruleState: RuleState; readonly optimizerState: OptimizerState; readonly brokenParameter?: string } => {
   const [direction, nextRuleState] = tidy(() => rule.step(gradients, ruleState, losses))
   const [delta, nextOptimizerState] = tidy(() => optimizer.update(direction, optimizerState))
-  const brokenParameter = applyStep(layout, variables, delta)
+  const brokenParameter = applyStep(layout, variables, delta, decoupledDecayAt(optimizer, nextOptimizerState))
   tf.dispose([direction, delta])
   if (brokenParameter !== undefined) {
     disposeReplaced(nextRuleState, ruleState)
