@@ -7,7 +7,7 @@ import { Effect, Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { tf } from "../../src/core/tf.ts"
 import { parseSpecDocument } from "../../src/dsl/json.ts"
-import { method } from "../../src/interpreters/method.ts"
+import { methodNamed } from "../../src/interpreters/method.ts"
 import { resolveSpecJson } from "../../src/problems/resolveSpec.ts"
 import { train } from "../../src/training/train.ts"
 import { decodeWeights, encodeWeights } from "../../src/training/weights.ts"
@@ -43,7 +43,7 @@ describe("scalpel run writes the final weights and the resolved spec", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const resolved = yield* Effect.acquireRelease(resolveSpecJson(text), (r) => Effect.sync(r.problem.dispose))
-          const result = yield* train(resolved.spec, method(resolved.method.name, resolved.method.options))
+          const result = yield* train(resolved.spec, methodNamed(resolved.method.name, resolved.method.options))
           const values = Object.fromEntries(Object.entries(result.parameters).map(([n, t]) => [n, { shape: t.shape, values: Array.from(t.dataSync()) }]))
           tf.dispose(Object.values(result.parameters))
           return values
