@@ -51,6 +51,11 @@ describe("entry points", () => {
     expect(new Set(loaded)).toEqual(new Set(["effect", "@tensorflow/tfjs"]))
   })
 
+  it("scalpel/internals loads only effect and @tensorflow/tfjs too (browser-safe)", async () => {
+    const loaded = (await staticExternals("src/internals/index.ts")).map(packageOf)
+    expect(new Set(loaded)).toEqual(new Set(["effect", "@tensorflow/tfjs"]))
+  })
+
   it("scalpel/testing adds only fast-check to that", async () => {
     const loaded = (await staticExternals("src/testing/index.ts")).map(packageOf)
     expect(new Set(loaded)).toEqual(new Set(["effect", "@tensorflow/tfjs", "fast-check"]))
