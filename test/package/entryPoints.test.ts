@@ -66,6 +66,17 @@ describe("entry points", () => {
     expect(loaded.filter((p) => commandLineAndPlots.includes(p))).toEqual([])
   })
 
+  it("scalpel/experiments and the command line load the optional packages (plots, queue) only on use, by dynamic import", async () => {
+    for (const entry of ["src/experiments/index.ts", "src/cli/main.ts"]) {
+      const loaded = (await staticExternals(entry)).map(packageOf)
+      expect(loaded.filter((p) => ["vega", "vega-lite", "bullmq", "ioredis"].includes(p)), entry).toEqual([])
+    }
+  })
+
+  it("the scalpel command's launcher loads nothing before checking that the command line's packages are installed", async () => {
+    expect(await staticExternals("src/cli/bin.ts")).toEqual([])
+  })
+
   it("scalpel/experiments loads no command-line package", async () => {
     const loaded = (await staticExternals("src/experiments/index.ts")).map(packageOf)
     expect(loaded.filter((p) => p.startsWith("@effect/"))).toEqual([])

@@ -69,6 +69,17 @@ describe("the packed package, installed offline into a fresh project", { timeout
     expect(ownErrors(bundler.stdout)).toEqual([])
   })
 
+  it("without the command line's optional packages, scalpel says in one line what to install (a resolve hook hides @effect/cli)", async () => {
+    const hide = "data:text/javascript," + encodeURIComponent(
+      'import { register } from "node:module"; register("data:text/javascript," + encodeURIComponent("export async function resolve(s, c, n) { if (s === \'@effect/cli\') { const e = new Error(\'not found\'); e.code = \'ERR_MODULE_NOT_FOUND\'; throw e } return n(s, c) }"))',
+    )
+    const result = await inConsumer(process.execPath, ["--import", hide, "node_modules/scalpel/dist/cli/bin.js", "--help"])
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim()).toBe(
+      "error: the scalpel command needs @effect/cli (optional dependencies of the library): npm install @effect/cli @effect/platform @effect/platform-node @effect/printer @effect/printer-ansi",
+    )
+  })
+
   it("npx scalpel --help and npx scalpel run SPEC.json work from the installed package", async () => {
     const help = await inConsumer("npx", ["--offline", "--no-install", "scalpel", "--help"])
     expect(help.code, help.stderr).toBe(0)

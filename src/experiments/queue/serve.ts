@@ -10,13 +10,13 @@
  * fail again). Only the death of a training process is retried.
  */
 import { Effect, Exit, Cause, Either, Option } from "effect"
-import { type Job, UnrecoverableError, Worker } from "bullmq"
+import type { Job } from "bullmq"
 import { encodeSpecDocument } from "../../dsl/json.ts"
 import type { ProblemCatalogue } from "../../problems/catalogue.ts"
 import { makeWorkerPool, RunFailed, type WorkerPool } from "../pool.ts"
 import { loadProblemModules } from "../problemModules.ts"
 import type { RunRecord } from "../sweep.ts"
-import { checkReachable, connectionOptions } from "./connection.ts"
+import { checkReachable, connectionOptions, queueEngine } from "./connection.ts"
 import { decodePayload, queueName } from "./payload.ts"
 import type { QueueUrl } from "./url.ts"
 
@@ -45,7 +45,7 @@ const describe = (job: Job) => {
 }
 
 /** Train one job; throws what BullMQ expects (an {@link UnrecoverableError} for what a retry cannot fix). */
-const processor = (pool: WorkerPool, catalogue: ProblemCatalogue, modules: ReadonlyArray<string>) => async (job: Job): Promise<RunRecord> => {
+const processor = (UnrecoverableError: new (message: string) => Error, pool: WorkerPool, catalogue: ProblemCatalogue, modules: ReadonlyArray<string>) => async (job: Job): Promise<RunRecord> => {
   const decoded = decodePayload(job.data)
   if (Either.isLeft(decoded)) throw new UnrecoverableError(`not a scalpel run: ${decoded.left.message}`)
   const { document, job: point, problemModules } = decoded.right
@@ -73,6 +73,7 @@ const processor = (pool: WorkerPool, catalogue: ProblemCatalogue, modules: Reado
 export const serveQueue = (options: QueueWorkerOptions) =>
   Effect.gen(function* () {
     const { url, log } = options
+    const { Worker, UnrecoverableError } = yield* queueEngine
     yield* checkReachable(url)
     const modules = options.problemModules ?? []
     const catalogue = yield* loadProblemModules(modules)
@@ -84,7 +85,7 @@ export const serveQueue = (options: QueueWorkerOptions) =>
     const worker = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
-          new Worker(queueName, processor(pool, catalogue, modules), {
+          new Worker(queueName, processor(UnrecoverableError, pool, catalogue, modules), {
             connection: connectionOptions(url),
             concurrency: options.concurrency,
             lockDuration,
