@@ -5,15 +5,17 @@
  * checks (packing builds dist/ and takes most of the time).
  */
 import { execFile } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { documentedPaths, listed, repositoryOnly } from "./docPaths.ts"
 import { installPackedScalpel, repository } from "./installedPackage.ts"
 
 const run = promisify(execFile)
 let folder = ""
+let tarball = ""
 
 /** Run a command in the consumer project; resolves with its output whatever the exit code. */
 const inConsumer = async (command: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) => {
@@ -30,7 +32,7 @@ const inConsumer = async (command: string, args: ReadonlyArray<string>, env: Rea
 
 beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), "scalpel-consumer-"))
-  await installPackedScalpel(folder)
+  tarball = (await installPackedScalpel(folder)).tarball
 }, 900_000)
 afterAll(() => {
   if (folder !== "") rmSync(folder, { recursive: true, force: true })
@@ -49,6 +51,18 @@ describe("the packed package, installed offline into a fresh project", { timeout
     expect(stderr.trim().split("\n")).toHaveLength(1)
     expect(stderr).toMatch(/^backend: (node|wasm|cpu) \(/)
     expect(stderr).not.toMatch(/looks like you are running|already registered|Cannot find package/)
+  })
+
+  it("every relative path README.md and docs/*.md mention is in the tarball (test/, bench/, scripts/: in the repository, as README says)", async () => {
+    const { stdout } = await run("tar", ["-tzf", tarball], { maxBuffer: 1 << 26 })
+    const shipped = new Set(stdout.split("\n").filter((l) => l.startsWith("package/")).map((l) => l.slice("package/".length).replace(/\/$/, "")))
+    const { stdout: tracked } = await run("git", ["ls-files"], { cwd: repository, maxBuffer: 1 << 26 })
+    const inRepository = new Set(tracked.trim().split("\n"))
+    const paths = documentedPaths(repository)
+    expect(paths.length).toBeGreaterThan(100)
+    const missing = paths.filter((p) => (repositoryOnly.some((r) => p.path.startsWith(r)) ? !listed(inRepository, p.path) : !listed(shipped, p.path)))
+    expect(missing.map((p) => `${p.where}: ${p.path}`)).toEqual([])
+    expect(readFileSync(join(repository, "README.md"), "utf8")).toMatch(/Paths under `test\/`, `bench\/` and `scripts\/` refer to the repository/)
   })
 
   it("CommonJS require() loads the same ES module (Node ≥ 20.19)", async () => {
