@@ -24,8 +24,9 @@ const run = promisify(execFile)
 const repository = fileURLToPath(new URL("../", import.meta.url))
 const tfjsVersion = "4.22.0"
 
-/** `npm pack` of the package at `folder` into `destination`; the tarball's path. */
-const pack = async (folder: string, destination: string): Promise<string> => {
+/** `npm pack` of the package at `folder` into a new folder under `scratch` (tarballs share a name); the tarball's path. */
+const pack = async (folder: string, scratch: string): Promise<string> => {
+  const destination = mkdtempSync(join(scratch, "tarball-"))
   const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", destination], { cwd: folder, maxBuffer: 1 << 26 })
   const [packed] = JSON.parse(stdout.slice(stdout.indexOf("\n[") + 1)) as [{ readonly filename: string }]
   return join(destination, packed.filename)
