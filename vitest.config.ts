@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^scalpel$/, replacement: `${source}index.ts` },
-      { find: /^scalpel\/(testing|experiments|node)$/, replacement: `${source}$1/index.ts` },
+      { find: /^scalpel\/(testing|experiments|node|internals)$/, replacement: `${source}$1/index.ts` },
     ],
   },
   test: {

@@ -1,4 +1,5 @@
 import { adam, bloop, fromModel, method, objective, prioritize, selectBackendPromise, tf, trainPromise } from "scalpel"
+import "scalpel/node" // file:// for model.save and tf.loadLayersModel in Node
 
 await selectBackendPromise("auto") // before any tensor: node, else wasm, else cpu (or SCALPEL_BACKEND)
 const model = tf.sequential({ layers: [
@@ -10,11 +11,13 @@ const fit = objective("fit", (_p, b: { x: tf.Tensor; y: tf.Tensor }) =>
   tf.losses.meanSquaredError(b.y, model.apply(b.x) as tf.Tensor), rows) // the model, called as usual
 const small = objective("small weights", (p) => tf.mul(1e-3, tf.addN(Object.values(p).map((w) => tf.sum(tf.square(w))))))
 
-const mse = () => tf.tidy(() => tf.losses.meanSquaredError(y, model.predict(x) as tf.Tensor).dataSync()[0])
+const mse = (m: tf.LayersModel = model) => tf.tidy(() => tf.losses.meanSquaredError(y, m.predict(x) as tf.Tensor).dataSync()[0])
 const before = mse()
 const result = await trainPromise({
   parameters: fromModel(model), // the model's trainable weights, trained in place
   structure: prioritize(fit, small, { lambda: 1 }),
   optimizer: adam({ learningRate: 0.01 }), steps: 500, batchSize: 32, seed: 1,
 }, method(bloop, { rho: 0.01 }))
-console.log(JSON.stringify({ before, after: mse(), finalLosses: result.finalLosses })) // model.save(...) saves the trained weights
+await model.save("file://trained-model") // trained-model/model.json + weights.bin (folders created)
+const loaded = await tf.loadLayersModel("file://trained-model/model.json")
+console.log(JSON.stringify({ before, after: mse(), loaded: mse(loaded), finalLosses: result.finalLosses }))

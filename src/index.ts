@@ -10,12 +10,20 @@
  */
 export * from "./core/backend.ts"
 export * from "./core/errors.ts"
-export * from "./core/optimizers.ts"
-export * from "./core/paramVector.ts"
-export * from "./core/projectedCombination.ts"
-export * from "./core/random.ts"
+export { type LearningRateSchedule, type OptimizerSettings, learningRateAt, scheduleFactor } from "./core/optimizers.ts"
+export { type Layout, type LayoutEntry, layoutOf } from "./core/paramVector.ts"
+export { type RandomState } from "./core/random.ts"
 export * from "./core/tf.ts"
-export * from "./core/vector.ts"
+export {
+  type Coefficient,
+  dot,
+  emaUpdate,
+  linearCombination,
+  projectIfConflicting,
+  projectOrthogonal,
+  projectOutSpan,
+  squaredNorm,
+} from "./core/vector.ts"
 export * from "./dsl/errors.ts"
 export * from "./dsl/json.ts"
 export * from "./dsl/model.ts"
@@ -23,49 +31,68 @@ export * from "./dsl/objective.ts"
 export * from "./dsl/problem.ts"
 export * from "./dsl/sharing.ts"
 export * from "./dsl/spec.ts"
-export * from "./dsl/structure.ts"
-export * from "./interpreters/alignedMtl.ts"
-export * from "./interpreters/bloop.ts"
+export {
+  type Constrained,
+  type Hierarchy,
+  type Level,
+  type NormalLevel,
+  type Structure,
+  type Sum,
+  type Term,
+  type Weighted,
+  constrain,
+  hierarchy,
+  levelsOf,
+  maxStructureDepth,
+  objectivesOf,
+  prioritize,
+  sum,
+  sumOf,
+  validateStructure,
+  weighted,
+} from "./dsl/structure.ts"
+export { AlignedMtlOptions, alignedMtl } from "./interpreters/alignedMtl.ts"
+export { BloopOptions, type BloopState, bloop, bloopNoEma } from "./interpreters/bloop.ts"
 export * from "./interpreters/builtins.ts"
-export * from "./interpreters/cagrad.ts"
+export { CagradOptions, cagrad } from "./interpreters/cagrad.ts"
 export * from "./interpreters/chain.ts"
 export * from "./interpreters/chainInterpreter.ts"
-export * from "./interpreters/config.ts"
+export { ConfigOptions, config } from "./interpreters/config.ts"
 export * from "./interpreters/dbMtl.ts"
 export * from "./interpreters/dualProj.ts"
 export * from "./interpreters/dwa.ts"
-export * from "./interpreters/dynamicBarrier.ts"
+export { DynamicBarrierOptions, type DynamicBarrierState, dynamicBarrier } from "./interpreters/dynamicBarrier.ts"
 export * from "./interpreters/excessMtl.ts"
 export * from "./interpreters/fairGrad.ts"
 export * from "./interpreters/famo.ts"
 export * from "./interpreters/geometricMean.ts"
-export * from "./interpreters/gradDrop.ts"
+export { GradDropOptions, type GradDropState, gradDrop } from "./interpreters/gradDrop.ts"
 export * from "./interpreters/gradNorm.ts"
 export * from "./interpreters/gradVac.ts"
 export * from "./interpreters/guarantees.ts"
-export * from "./interpreters/imtlg.ts"
+export { ImtlgOptions, imtlg } from "./interpreters/imtlg.ts"
 export * from "./interpreters/interpreter.ts"
-export * from "./interpreters/krum.ts"
+export { KrumOptions, krum } from "./interpreters/krum.ts"
 export * from "./interpreters/levels.ts"
 export * from "./interpreters/mean.ts"
 export * from "./interpreters/method.ts"
-export * from "./interpreters/mgda.ts"
+export { MgdaOptions, mgda } from "./interpreters/mgda.ts"
 export * from "./interpreters/moCo.ts"
 export * from "./interpreters/moDo.ts"
-export * from "./interpreters/nashMtl.ts"
+export { NashMtlOptions, nashMtl } from "./interpreters/nashMtl.ts"
 export * from "./interpreters/options.ts"
-export * from "./interpreters/pcgrad.ts"
+export { PCGradOptions, type PCGradState, pcgrad } from "./interpreters/pcgrad.ts"
 export * from "./interpreters/primalDual.ts"
-export * from "./interpreters/randomWeighting.ts"
+export { RandomWeightingOptions, randomWeighting } from "./interpreters/randomWeighting.ts"
 export * from "./interpreters/registry.ts"
-export * from "./interpreters/sdmGrad.ts"
+export { SdmGradOptions, sdmGrad } from "./interpreters/sdmGrad.ts"
 export * from "./interpreters/sharedParameters.ts"
 export * from "./interpreters/stch.ts"
-export * from "./interpreters/taskRule.ts"
+export { type TaskRuleSpec, type TaskStepInput, taskRuleInterpreter } from "./interpreters/taskRule.ts"
 export * from "./interpreters/transforms.ts"
-export * from "./interpreters/trimmedMean.ts"
+export { TrimmedMeanOptions, trimmedMean } from "./interpreters/trimmedMean.ts"
 export * from "./interpreters/uncertaintyWeighting.ts"
-export * from "./interpreters/upgrad.ts"
+export { UpgradOptions, upgrad } from "./interpreters/upgrad.ts"
 export * from "./interpreters/weightedSum.ts"
 export {
   checkParameters,

@@ -138,6 +138,12 @@ const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wa
  * operations instead of the fused host sweeps (`hostKernels.ts`), as they do on tfjs-node.
  */
 export const activateBackend = (name: BackendName, options: BackendOptions = {}): Effect.Effect<void, BackendUnavailable> =>
+  // A JavaScript caller (or a cast) may pass any string: name the valid ones instead of failing on the lookup.
+  !(backendNames as ReadonlyArray<string>).includes(name)
+    ? Effect.fail(new BackendUnavailable({ backend: String(name), reason: "no backend has that name", remedy: `Use one of ${backendNames.join(", ")} or auto` }))
+    : activateKnownBackend(name, options)
+
+const activateKnownBackend = (name: BackendName, options: BackendOptions): Effect.Effect<void, BackendUnavailable> =>
   Effect.tryPromise({
     try: async () => {
       await importers[name](options)

@@ -144,6 +144,11 @@ export const ScheduleSchema = Schema.Union(
   Schema.Struct({ kind: Schema.Literal("constant") }),
   Schema.Struct({ kind: Schema.Literal("warmup"), warmupSteps: PositiveInteger }),
   Schema.Struct({
+    kind: Schema.Literal("step"),
+    stepSize: PositiveInteger,
+    gamma: Schema.Number.pipe(Schema.filter((x) => (x > 0 && x <= 1) || `expected a number in (0, 1], got ${x}`)),
+  }),
+  Schema.Struct({
     kind: Schema.Literal("cosine"),
     decaySteps: PositiveInteger,
     warmupSteps: Schema.optionalWith(SafeInteger.pipe(Schema.filter((x) => x >= 0 || `expected a non-negative integer, got ${x}`)), { default: () => 0 }),
@@ -156,7 +161,7 @@ export const ScheduleSchema = Schema.Union(
       s.warmupSteps < s.decaySteps || { path: ["warmupSteps"], message: `expected fewer warm-up steps than decaySteps (${s.decaySteps}), got ${s.warmupSteps}` },
     ),
   ),
-).annotations({ description: 'a schedule object with a "kind" (constant, warmup, cosine)' })
+).annotations({ description: 'a schedule object with a "kind" (constant, warmup, step, cosine)' })
 
 const schedule = Schema.optional(ScheduleSchema)
 
@@ -170,11 +175,33 @@ export const OptimizerSchema = Schema.Union(
     schedule,
   }),
   Schema.Struct({
+    kind: Schema.Literal("nesterov"),
+    learningRate: PositiveNumber,
+    momentum: Schema.optionalWith(DecayRate, { default: () => 0.9 }),
+    schedule,
+  }),
+  Schema.Struct({
     kind: Schema.Literal("adam"),
     learningRate: PositiveNumber,
     beta1: Schema.optionalWith(DecayRate, { default: () => 0.9 }),
     beta2: Schema.optionalWith(DecayRate, { default: () => 0.999 }),
     epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-8 }),
+    schedule,
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("adamw"),
+    learningRate: PositiveNumber,
+    beta1: Schema.optionalWith(DecayRate, { default: () => 0.9 }),
+    beta2: Schema.optionalWith(DecayRate, { default: () => 0.999 }),
+    epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-8 }),
+    weightDecay: Schema.optionalWith(NonNegativeNumber, { default: () => 0.01 }),
+    schedule,
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("rmsprop"),
+    learningRate: PositiveNumber,
+    decay: Schema.optionalWith(DecayRate, { default: () => 0.9 }),
+    epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-7 }),
     schedule,
   }),
 ).annotations({ description: 'an optimizer object with a "kind"' })

@@ -100,6 +100,61 @@ export const adam = (options: {
 })
 
 /**
+ * Nesterov momentum in the form of Sutskever et al. (2013, §2.1) as PyTorch's
+ * `SGD(nesterov=True)` and Optax's `sgd(nesterov=True)` implement it: m ← μ·m + d,
+ * θ ← θ − η·(d + μ·m) (μ default 0.9).
+ */
+export const nesterov = (options: {
+  readonly learningRate: number
+  readonly momentum?: number
+  readonly schedule?: LearningRateSchedule
+}): OptimizerSettings => ({
+  kind: "nesterov",
+  learningRate: options.learningRate,
+  momentum: options.momentum ?? 0.9,
+  ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
+})
+/**
+ * AdamW (Loshchilov & Hutter 2019, Algorithm 2): Adam's step plus decoupled weight decay,
+ * θ ← (1 − η·λ)·θ − η·m̂/(√v̂ + ε), the decay scaled by the (scheduled) learning rate as in PyTorch's
+ * `AdamW` and Optax's `adamw`. Defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8, λ = `weightDecay` = 0.01
+ * (PyTorch's).
+ */
+export const adamw = (options: {
+  readonly learningRate: number
+  readonly beta1?: number
+  readonly beta2?: number
+  readonly epsilon?: number
+  readonly weightDecay?: number
+  readonly schedule?: LearningRateSchedule
+}): OptimizerSettings => ({
+  kind: "adamw",
+  learningRate: options.learningRate,
+  beta1: options.beta1 ?? 0.9,
+  beta2: options.beta2 ?? 0.999,
+  epsilon: options.epsilon ?? 1e-8,
+  weightDecay: options.weightDecay ?? 0.01,
+  ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
+})
+/**
+ * RMSprop (Hinton, Neural Networks for Machine Learning, lecture 6e, 2012), as
+ * `tf.train.rmsprop` without momentum: v ← ρ·v + (1 − ρ)·d², θ ← θ − η·d/√(v + ε). Defaults
+ * ρ = `decay` = 0.9, ε = 1e-7 (tf.train.rmsprop's float32 ε).
+ */
+export const rmsprop = (options: {
+  readonly learningRate: number
+  readonly decay?: number
+  readonly epsilon?: number
+  readonly schedule?: LearningRateSchedule
+}): OptimizerSettings => ({
+  kind: "rmsprop",
+  learningRate: options.learningRate,
+  decay: options.decay ?? 0.9,
+  epsilon: options.epsilon ?? 1e-7,
+  ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
+})
+
+/**
  * Numbers a run's parameters may hold together (2^26 = 256 MiB of float32). A step keeps several
  * vectors of that size at once (one gradient per objective, the direction, optimizer and rule
  * states), and the tfjs backends cannot allocate past 4 GiB; a larger declaration is refused by
@@ -181,17 +236,27 @@ export const makeSpec = <D extends ParameterDeclarations>(input: SpecInput<D>): 
   if (!(Number.isFinite(o.learningRate) && o.learningRate > 0)) {
     return fail("optimizer.learningRate", `expected a positive number, got ${o.learningRate}`)
   }
-  if (o.kind === "momentum" && !(o.momentum >= 0 && o.momentum < 1)) {
+  if ((o.kind === "momentum" || o.kind === "nesterov") && !(o.momentum >= 0 && o.momentum < 1)) {
     return fail("optimizer.momentum", `expected a number in [0, 1), got ${o.momentum}`)
   }
-  if (o.kind === "adam") {
+  if (o.kind === "adam" || o.kind === "adamw") {
     for (const key of ["beta1", "beta2"] as const) {
       if (!(o[key] >= 0 && o[key] < 1)) return fail(`optimizer.${key}`, `expected a number in [0, 1), got ${o[key]}`)
     }
     if (!(o.epsilon > 0)) return fail("optimizer.epsilon", `expected a positive number, got ${o.epsilon}`)
   }
+  if (o.kind === "adamw" && !(o.weightDecay >= 0 && o.learningRate * o.weightDecay < 1)) {
+    return fail("optimizer.weightDecay", `expected a number ≥ 0 with learningRate·weightDecay < 1 (each update scales θ by 1 − η·λ), got ${o.weightDecay}`)
+  }
+  if (o.kind === "rmsprop") {
+    if (!(o.decay >= 0 && o.decay < 1)) return fail("optimizer.decay", `expected a number in [0, 1), got ${o.decay}`)
+    if (!(o.epsilon > 0)) return fail("optimizer.epsilon", `expected a positive number, got ${o.epsilon}`)
+  }
   const schedule = o.schedule
-  if (schedule !== undefined && schedule.kind !== "constant") {
+  if (schedule !== undefined && schedule.kind === "step") {
+    if (!positiveInteger(schedule.stepSize)) return fail("optimizer.schedule.stepSize", `expected a positive integer, got ${schedule.stepSize}`)
+    if (!(schedule.gamma > 0 && schedule.gamma <= 1)) return fail("optimizer.schedule.gamma", `expected a number in (0, 1], got ${schedule.gamma}`)
+  } else if (schedule !== undefined && schedule.kind !== "constant") {
     if (!positiveInteger(schedule.kind === "warmup" ? schedule.warmupSteps : schedule.decaySteps)) {
       const key = schedule.kind === "warmup" ? "warmupSteps" : "decaySteps"
       return fail(`optimizer.schedule.${key}`, `expected a positive integer, got ${schedule.kind === "warmup" ? schedule.warmupSteps : schedule.decaySteps}`)

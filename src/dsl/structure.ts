@@ -50,6 +50,12 @@ export interface Level {
 export interface Hierarchy<N extends string = string> extends DeclaresObjectives<N> {
   readonly _tag: "Hierarchy"
   readonly levels: ReadonlyArray<Level>
+  /**
+   * Set by {@link prioritize}: errors then name its arguments (`structure.aux`, `structure.lambda`,
+   * as the JSON form `{ "kind": "prioritize", main, aux, lambda }` does), not the levels the user
+   * never wrote.
+   */
+  readonly declaredWith?: "prioritize"
 }
 
 /**
@@ -74,18 +80,29 @@ export const sum = <const T extends ReadonlyArray<Structure>>(...terms: T): Sum<
 /** The sum of a list of terms of any length (spreading a long list into {@link sum} would overflow the call stack). */
 export const sumOf = (terms: ReadonlyArray<Structure>): Sum => ({ _tag: "Sum", terms })
 
-/** Minimise `aux` among the minimisers of `main`; λ scales the auxiliary contribution. */
+/**
+ * Minimise `aux` among the minimisers of `main`; λ (`options.lambda`, default 1 as in the JSON
+ * form) scales the auxiliary contribution. Nothing is checked here: `makeSpec` (through
+ * {@link validateStructure}) reports a bad argument by its name, e.g.
+ * `structure.lambda: prioritize(main, aux, { lambda }) expects a non-negative number, got -1`.
+ */
 export const prioritize = <M extends Structure, A extends Structure>(
   main: M,
   aux: A,
-  options: { readonly lambda: number },
+  options?: { readonly lambda?: number },
 ): Hierarchy<ObjectiveNamesOf<M> | ObjectiveNamesOf<A>> => ({
   _tag: "Hierarchy",
   levels: [
     { of: main, lambda: 1 },
-    { of: aux, lambda: options.lambda },
+    // A JavaScript caller may pass anything: keep what is not an options object for the check to name.
+    { of: aux, lambda: typeof options === "object" && options !== null ? (options.lambda ?? 1) : options === undefined ? 1 : (options as unknown as number) },
   ],
+  declaredWith: "prioritize",
 })
+
+/** The path suffix of level `i`'s `field` in `node`: `.main`/`.aux`/`.lambda` for a {@link prioritize} hierarchy, else `.levels[i].field`. */
+const levelPath = (node: Hierarchy, i: number, field: "of" | "lambda"): string =>
+  node.declaredWith === "prioritize" && node.levels.length === 2 ? (field === "lambda" ? ".lambda" : i === 0 ? ".main" : ".aux") : `.levels[${i}].${field}`
 
 /**
  * A priority hierarchy of any depth. A level is a structure (λ = 1) or `{ of, lambda }`.
@@ -147,7 +164,7 @@ const childrenOf = (node: Structure): ReadonlyArray<readonly [Structure, string]
     case "Sum":
       return Array.isArray(node.terms) ? node.terms.map((t, i) => [t, `.terms[${i}]`] as const) : []
     case "Hierarchy":
-      return Array.isArray(node.levels) ? node.levels.map((l, i) => [l.of, `.levels[${i}].of`] as const) : []
+      return Array.isArray(node.levels) ? node.levels.map((l, i) => [l.of, levelPath(node, i, "of")] as const) : []
   }
 }
 
@@ -213,11 +230,14 @@ export const validateStructure = (s: Structure, path = "structure"): Either.Eith
       case "Hierarchy":
         if (node.levels.length === 0) return fail(`${at}.levels`, "expected at least one level, got an empty hierarchy")
         for (const [i, level] of node.levels.entries()) {
-          if (!(Number.isFinite(level.lambda) && level.lambda >= 0)) {
-            return fail(`${at}.levels[${i}].lambda`, `expected a non-negative number, got ${level.lambda}`)
+          if (!(typeof level.lambda === "number" && Number.isFinite(level.lambda) && level.lambda >= 0)) {
+            const got = typeof level.lambda === "number" ? String(level.lambda) : `${typeof level.lambda} ${JSON.stringify(level.lambda) ?? String(level.lambda)}`
+            return node.declaredWith === "prioritize"
+              ? fail(`${at}.lambda`, `prioritize(main, aux, { lambda }) expects lambda to be a non-negative number, got ${got}`)
+              : fail(`${at}.levels[${i}].lambda`, `expected a non-negative number, got ${got}`)
           }
         }
-        return Either.all(node.levels.map((l, i) => visit(l.of, `${at}.levels[${i}].of`))).pipe(Either.map(() => undefined))
+        return Either.all(node.levels.map((l, i) => visit(l.of, `${at}${levelPath(node, i, "of")}`))).pipe(Either.map(() => undefined))
       case "Constrained":
         if (!Number.isFinite(node.atMost)) return fail(`${at}.atMost`, `expected a finite number, got ${node.atMost}`)
         return visit(node.of, `${at}.of`)

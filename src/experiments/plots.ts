@@ -3,8 +3,8 @@
  * SVG by vega (no canvas, no browser).
  */
 import { Data, Effect } from "effect"
-import * as vega from "vega"
-import * as vegaLite from "vega-lite"
+import type * as vegaLite from "vega-lite"
+import { importOptional, type MissingOptionalDependency } from "./optionalDependency.ts"
 import type { FrontPoint } from "./report.ts"
 
 /** Rendering a figure failed (a bad specification, or vega's renderer threw). */
@@ -197,12 +197,12 @@ export const seriesPlotSpec = (values: ReadonlyArray<SeriesValue>, options: Seri
 }
 
 /** The SVG of a series plot (trajectories, mixed losses, a metric against λ). */
-export const seriesPlot = (values: ReadonlyArray<SeriesValue>, options: SeriesPlotOptions): Effect.Effect<string, PlotFailed> =>
+export const seriesPlot = (values: ReadonlyArray<SeriesValue>, options: SeriesPlotOptions): Effect.Effect<string, PlotFailed | MissingOptionalDependency> =>
   renderSvg(seriesPlotSpec(values, options), options.title)
 
 /** Render a Vega-Lite specification to an SVG document. */
-export const renderSvg = (spec: vegaLite.TopLevelSpec, title: string): Effect.Effect<string, PlotFailed> =>
-  Effect.tryPromise({
+export const renderSvg = (spec: vegaLite.TopLevelSpec, title: string): Effect.Effect<string, PlotFailed | MissingOptionalDependency> =>
+  Effect.flatMap(plotting, ([vega, vegaLite]) => Effect.tryPromise({
     try: async () => {
       const compiled = vegaLite.compile(spec).spec
       const view = new vega.View(vega.parse(compiled), { renderer: "none" })
@@ -213,8 +213,11 @@ export const renderSvg = (spec: vegaLite.TopLevelSpec, title: string): Effect.Ef
       }
     },
     catch: (error) => new PlotFailed({ title, reason: error instanceof Error ? error.message : String(error) }),
-  })
+  }))
+
+/** vega and vega-lite, loaded on first use (optional peer dependencies: only plots need them). */
+const plotting = importOptional("plots", ["vega", "vega-lite"], () => Promise.all([import("vega"), import("vega-lite")]))
 
 /** The SVG of a Pareto-front plot. */
-export const frontPlot = (points: ReadonlyArray<FrontPoint>, options: FrontPlotOptions): Effect.Effect<string, PlotFailed> =>
+export const frontPlot = (points: ReadonlyArray<FrontPoint>, options: FrontPlotOptions): Effect.Effect<string, PlotFailed | MissingOptionalDependency> =>
   renderSvg(frontPlotSpec(points, options), options.title)

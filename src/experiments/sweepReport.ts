@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Data, Effect } from "effect"
+import type { MissingOptionalDependency } from "./optionalDependency.ts"
 import { frontPlot, type PlotFailed, seriesPlot } from "./plots.ts"
 import {
   bestPerMethod,
@@ -139,7 +140,7 @@ export const writeSweepOutputs = (
   folder: string,
   records: ReadonlyArray<RunRecord>,
   description: SweepDescription,
-): Effect.Effect<SweepSummary, OutputError | PlotFailed> =>
+): Effect.Effect<SweepSummary, OutputError | PlotFailed | MissingOptionalDependency> =>
   Effect.gen(function* () {
     yield* Effect.tryPromise({
       try: () => mkdir(folder, { recursive: true }),

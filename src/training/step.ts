@@ -6,7 +6,7 @@
  * what it keeps); on a skip or a failure the given state stays valid.
  */
 import { Effect } from "effect"
-import { applyStep, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
+import { applyStep, decoupledDecayAt, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
 import type { Layout } from "../core/paramVector.ts"
 import { tf, tidy, type Tensor1D, type Variable } from "../core/tf.ts"
 import type { RuleState, UpdateRule } from "../interpreters/interpreter.ts"
@@ -47,7 +47,8 @@ export const combineAndApply = (
     // The plateau schedule's factor (plateau.ts): Δ·s is the step of learning rate η·s.
     return stepScale === 1 ? [step, next] : [tf.mul(step, stepScale) as Tensor1D, next]
   })
-  const brokenParameter = applyStep(layout, variables, delta)
+  // AdamW's decoupled decay θ ← (1 − c)·θ − Δ, c = η_t·λ, scaled with the rate by the plateau factor.
+  const brokenParameter = applyStep(layout, variables, delta, decoupledDecayAt(optimizer, nextOptimizerState) * stepScale)
   tf.dispose([direction, delta])
   if (brokenParameter !== undefined) {
     disposeReplaced(nextRuleState, ruleState)

@@ -7,7 +7,7 @@ import { Effect, Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { tf } from "../../src/core/tf.ts"
 import { parseSpecDocument } from "../../src/dsl/json.ts"
-import { method } from "../../src/interpreters/method.ts"
+import { methodNamed } from "../../src/interpreters/method.ts"
 import { resolveSpecJson } from "../../src/problems/resolveSpec.ts"
 import { train } from "../../src/training/train.ts"
 import { decodeWeights, encodeWeights } from "../../src/training/weights.ts"
@@ -34,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => rm(folder, { recursive: true, force: true }))
 
 describe("scalpel run writes the final weights and the resolved spec", () => {
-  it("weights.json + weights.bin hold, bit for bit, the parameters the same run gives in-process; spec.json is the resolved spec", async () => {
+  it("model.json + weights.bin hold, bit for bit, the parameters the same run gives in-process; spec.json is the resolved spec", async () => {
     const out = join(folder, "out")
     await promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", "run", join(folder, "spec.json"), "--out", out, "--backend", "cpu"])
     const written = await Effect.runPromise(readWeights(out))
@@ -43,7 +43,7 @@ describe("scalpel run writes the final weights and the resolved spec", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const resolved = yield* Effect.acquireRelease(resolveSpecJson(text), (r) => Effect.sync(r.problem.dispose))
-          const result = yield* train(resolved.spec, method(resolved.method.name, resolved.method.options))
+          const result = yield* train(resolved.spec, methodNamed(resolved.method.name, resolved.method.options))
           const values = Object.fromEntries(Object.entries(result.parameters).map(([n, t]) => [n, { shape: t.shape, values: Array.from(t.dataSync()) }]))
           tf.dispose(Object.values(result.parameters))
           return values
@@ -53,7 +53,7 @@ describe("scalpel run writes the final weights and the resolved spec", () => {
     expect(Object.keys(written)).toEqual(["w"])
     expect({ shape: [...written.w!.shape], values: Array.from(written.w!.values) }).toEqual(inProcess.w)
     // TensorFlow.js reads the same files with its own decoder.
-    const manifest = JSON.parse(await readFile(join(out, "weights.json"), "utf8")) as { weightsManifest: [{ paths: [string]; weights: Array<tf.io.WeightsManifestEntry> }] }
+    const manifest = JSON.parse(await readFile(join(out, "model.json"), "utf8")) as { weightsManifest: [{ paths: [string]; weights: Array<tf.io.WeightsManifestEntry> }] }
     expect(manifest.weightsManifest[0].paths).toEqual(["weights.bin"])
     const bytes = await readFile(join(out, "weights.bin"))
     const decoded = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), manifest.weightsManifest[0].weights)

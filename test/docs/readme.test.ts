@@ -1,11 +1,20 @@
 import { execFile } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { createRequire } from "node:module"
+import { pathToFileURL } from "node:url"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
 
 /** Run an example with plain Node + tsx; its last stdout line as JSON. A user sees no tfjs banner on stderr. */
 const run = async (file: string) => {
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", file])
+  // From a scratch working folder (an example may write files there), with the repository's tsconfig (its `paths` resolve `scalpel`).
+  const cwd = mkdtempSync(join(tmpdir(), "scalpel-example-"))
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, resolve(file)], {
+    cwd,
+    env: { ...process.env, TSX_TSCONFIG_PATH: resolve("tsconfig.json") },
+  }).finally(() => rmSync(cwd, { recursive: true, force: true }))
   expect(stderr).not.toMatch(/looks like you are running TensorFlow\.js in Node\.js/)
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as unknown
 }
@@ -33,9 +42,10 @@ describe("the README's tfjs-layers example (examples/model.ts)", () => {
     expect(readFileSync("README.md", "utf8")).toContain(example)
   })
 
-  it("trains the model itself: its own predictions improve, and match the run's final loss", async () => {
-    const out = (await run("examples/model.ts")) as { before: number; after: number; finalLosses: { fit: number } }
+  it("trains the model itself: its own predictions improve, and match the run's final loss; saved and loaded back (file://, no tfjs-node) it predicts the same", async () => {
+    const out = (await run("examples/model.ts")) as { before: number; after: number; loaded: number; finalLosses: { fit: number } }
     expect(out.after).toBeLessThan(out.before / 4)
     expect(out.after).toBeCloseTo(out.finalLosses.fit, 6)
+    expect(out.loaded).toBe(out.after)
   })
 })

@@ -87,3 +87,23 @@ describe("every built-in interpreter refuses what it cannot lower with Unsupport
     })
   }
 })
+
+describe("prioritize's arguments are named in its errors (not the levels the user never wrote)", () => {
+  it("without options λ is 1, as in the JSON form", () => {
+    const s = prioritize(a, b)
+    expect(s.levels[1]!.lambda).toBe(1)
+    expect(validateStructure(s)).toEqual(Either.right(s))
+  })
+
+  it("a bad λ is structure.lambda, naming prioritize's option; a bad argument is structure.main / structure.aux", () => {
+    const negative = errorOf(prioritize(a, b, { lambda: -1 }))
+    expect(negative.path).toBe("structure.lambda")
+    expect(negative.message).toBe("structure.lambda: prioritize(main, aux, { lambda }) expects lambda to be a non-negative number, got -1")
+    // A JavaScript caller passing λ bare.
+    expect(errorOf(prioritize(a, b, "0.5" as never)).message).toMatch(/^structure\.lambda: .*got string "0\.5"$/)
+    expect(errorOf(prioritize(a, sum()))).toMatchObject({ path: "structure.aux.terms" })
+    expect(errorOf(prioritize(undefined as never, b))).toMatchObject({ path: "structure.main", problem: "expected a structure, got undefined" })
+    // hierarchy([...]) keeps the levels' paths: they are what the user wrote.
+    expect(errorOf(hierarchy([a, { of: b, lambda: -1 }])).path).toBe("structure.levels[1].lambda")
+  })
+})

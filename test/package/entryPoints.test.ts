@@ -51,6 +51,11 @@ describe("entry points", () => {
     expect(new Set(loaded)).toEqual(new Set(["effect", "@tensorflow/tfjs"]))
   })
 
+  it("scalpel/internals loads only effect and @tensorflow/tfjs too (browser-safe)", async () => {
+    const loaded = (await staticExternals("src/internals/index.ts")).map(packageOf)
+    expect(new Set(loaded)).toEqual(new Set(["effect", "@tensorflow/tfjs"]))
+  })
+
   it("scalpel/testing adds only fast-check to that", async () => {
     const loaded = (await staticExternals("src/testing/index.ts")).map(packageOf)
     expect(new Set(loaded)).toEqual(new Set(["effect", "@tensorflow/tfjs", "fast-check"]))
@@ -59,6 +64,17 @@ describe("entry points", () => {
   it("scalpel/node loads Node built-ins but no command line or plots", async () => {
     const loaded = (await staticExternals("src/node/index.ts")).map(packageOf)
     expect(loaded.filter((p) => commandLineAndPlots.includes(p))).toEqual([])
+  })
+
+  it("scalpel/experiments and the command line load the optional packages (plots, queue) only on use, by dynamic import", async () => {
+    for (const entry of ["src/experiments/index.ts", "src/cli/main.ts"]) {
+      const loaded = (await staticExternals(entry)).map(packageOf)
+      expect(loaded.filter((p) => ["vega", "vega-lite", "bullmq", "ioredis"].includes(p)), entry).toEqual([])
+    }
+  })
+
+  it("the scalpel command's launcher loads nothing before checking that the command line's packages are installed", async () => {
+    expect(await staticExternals("src/cli/bin.ts")).toEqual([])
   })
 
   it("scalpel/experiments loads no command-line package", async () => {

@@ -69,6 +69,9 @@ const closure = (packages: Readonly<Record<string, LockEntry>>, roots: ReadonlyA
   return chosen
 }
 
+/** The optional peer dependencies the consumer installs besides fast-check (a full user's set). */
+export const optionalPeersForTests = ["@effect/cli", "@effect/platform", "@effect/platform-node", "@effect/printer", "@effect/printer-ansi", "vega", "vega-lite", "bullmq", "ioredis"]
+
 /** Pack the repository into `folder`, copy the consumer fixtures there, and install offline. */
 export const installPackedScalpel = async (folder: string): Promise<{ readonly tarball: string }> => {
   // Asynchronous, so that the test worker stays responsive during the minutes this may take.
@@ -78,16 +81,19 @@ export const installPackedScalpel = async (folder: string): Promise<{ readonly t
   const manifest = readJson<Manifest>(join(repository, "package.json"))
   const lock = readJson<{ readonly packages: Readonly<Record<string, LockEntry>> }>(join(repository, "package-lock.json"))
   const peers = Object.keys(manifest.peerDependencies).filter((name) => manifest.peerDependenciesMeta[name]?.optional !== true)
-  // The TypeScript consumer also needs Node's types, and fast-check for scalpel/testing (an optional
-  // peer dependency); tsc itself runs from the repository.
-  const roots = [...Object.keys(manifest.dependencies), ...peers, "@types/node", "fast-check"]
+  // The TypeScript consumer also needs Node's types, and the optional peer dependencies of the
+  // parts it uses, as a user of them installs them: fast-check for scalpel/testing, the command
+  // line's packages, vega/vega-lite and bullmq/ioredis for scalpel/experiments; tsc itself runs from
+  // the repository.
+  const optional = ["fast-check", ...optionalPeersForTests]
+  const roots = [...Object.keys(manifest.dependencies), ...peers, "@types/node", ...optional]
   const installed = closure(lock.packages, roots)
   const version = (name: string): string => installed[`node_modules/${name}`]!.version!
   const dependencies = {
     scalpel: `file:${packed.filename}`,
     ...Object.fromEntries(peers.map((name) => [name, version(name)])),
     "@types/node": version("@types/node"),
-    "fast-check": version("fast-check"),
+    ...Object.fromEntries(optional.map((name) => [name, version(name)])),
   }
   const project = { name: "scalpel-consumer", version: "1.0.0", private: true, type: "module", dependencies }
   const scalpelEntry = {

@@ -7,7 +7,7 @@ import { makeSpec, sgd, type Initializer } from "../../src/dsl/spec.ts"
 import { prioritize } from "../../src/dsl/structure.ts"
 import { bloop } from "../../src/interpreters/bloop.ts"
 import { InvalidOptions } from "../../src/interpreters/interpreter.ts"
-import { method } from "../../src/interpreters/method.ts"
+import { method, methodNamed } from "../../src/interpreters/method.ts"
 import { UnknownInterpreter } from "../../src/interpreters/registry.ts"
 import { leastSquaresProblem } from "../../src/problems/leastSquares.ts"
 import { train, trainPromise } from "../../src/training/train.ts"
@@ -65,7 +65,7 @@ describe("one call: train(spec, method)", () => {
       const result = await Effect.runPromise(Effect.either(train(spec, how)))
       return Either.isLeft(result) ? result.left : undefined
     }
-    expect(await failure("no-such-method")).toBeInstanceOf(UnknownInterpreter)
+    expect(await failure(methodNamed("no-such-method"))).toBeInstanceOf(UnknownInterpreter)
     expect(await failure(method(bloop, { rho: 2 }))).toBeInstanceOf(InvalidOptions)
     expect(await failure(bloop, { ...input, steps: 0 })).toBeInstanceOf(SpecError)
     const rejected = await trainPromise(input, method("bloop", { rho: -1 })).then(

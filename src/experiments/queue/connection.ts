@@ -4,7 +4,7 @@
  * at once with a readable reason instead of retrying forever.
  */
 import { Effect } from "effect"
-import { Redis } from "ioredis"
+import { importOptional, type MissingOptionalDependency } from "../optionalDependency.ts"
 import { QueueUnreachable, type QueueUrl } from "./url.ts"
 
 /** BullMQ connection options for `url` (workers need `maxRetriesPerRequest: null`). */
@@ -13,8 +13,8 @@ export const connectionOptions = (url: QueueUrl) => ({ url: url.connectionUrl(),
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /** Connect once, PING, disconnect; a typed failure, password hidden, when that does not work within `timeoutMs`. */
-export const checkReachable = (url: QueueUrl, timeoutMs = 5000): Effect.Effect<void, QueueUnreachable> =>
-  Effect.acquireUseRelease(
+export const checkReachable = (url: QueueUrl, timeoutMs = 5000): Effect.Effect<void, QueueUnreachable | MissingOptionalDependency> =>
+  Effect.flatMap(queueEngine, ({ Redis }) => Effect.acquireUseRelease(
     Effect.sync(() => {
       const client = new Redis(url.connectionUrl(), {
         lazyConnect: true,
@@ -37,4 +37,10 @@ export const checkReachable = (url: QueueUrl, timeoutMs = 5000): Effect.Effect<v
         catch: (error) => new QueueUnreachable({ url: url.redacted, reason: url.redact(reasonOf(errors[0] ?? error)) }),
       }),
     ({ client }) => Effect.sync(() => client.disconnect()),
-  )
+  ))
+
+/** ioredis and bullmq, loaded on first use (optional peer dependencies: only sweeps on a queue need them). */
+export const queueEngine = importOptional("queue sweeps", ["bullmq", "ioredis"], async () => {
+  const [bullmq, ioredis] = await Promise.all([import("bullmq"), import("ioredis")])
+  return { Queue: bullmq.Queue, QueueEvents: bullmq.QueueEvents, Worker: bullmq.Worker, UnrecoverableError: bullmq.UnrecoverableError, Redis: ioredis.Redis }
+})

@@ -10,7 +10,7 @@
  * fail again). Only the death of a training process is retried.
  */
 import { Effect, Exit, Cause, Either, Option } from "effect"
-import { type Job, UnrecoverableError, Worker } from "bullmq"
+import type { Job } from "bullmq"
 import { encodeSpecDocument } from "../../dsl/json.ts"
 import type { ProblemCatalogue } from "../../problems/catalogue.ts"
 import { makeWorkerPool, RunFailed, type WorkerPool } from "../pool.ts"
@@ -18,7 +18,7 @@ import { loadInterpreterModules } from "../interpreterModules.ts"
 import { loadProblemModules } from "../problemModules.ts"
 import type { InterpreterRegistry } from "../../interpreters/registry.ts"
 import type { RunRecord } from "../sweep.ts"
-import { checkReachable, connectionOptions } from "./connection.ts"
+import { checkReachable, connectionOptions, queueEngine } from "./connection.ts"
 import { decodePayload, queueName } from "./payload.ts"
 import type { QueueUrl } from "./url.ts"
 
@@ -57,7 +57,7 @@ const describe = (job: Job) => {
 }
 
 /** Train one job; throws what BullMQ expects (an {@link UnrecoverableError} for what a retry cannot fix). */
-const processor = (pool: WorkerPool, loaded: Loaded) => async (job: Job): Promise<RunRecord> => {
+const processor = (UnrecoverableError: new (message: string) => Error, pool: WorkerPool, loaded: Loaded) => async (job: Job): Promise<RunRecord> => {
   const decoded = decodePayload(job.data)
   if (Either.isLeft(decoded)) throw new UnrecoverableError(`not a scalpel run: ${decoded.left.message}`)
   const { document, job: point, problemModules, interpreterModules } = decoded.right
@@ -91,6 +91,7 @@ const processor = (pool: WorkerPool, loaded: Loaded) => async (job: Job): Promis
 export const serveQueue = (options: QueueWorkerOptions) =>
   Effect.gen(function* () {
     const { url, log } = options
+    const { Worker, UnrecoverableError } = yield* queueEngine
     yield* checkReachable(url)
     const modules = options.problemModules ?? []
     const interpreterModules = options.interpreterModules ?? []
@@ -105,7 +106,7 @@ export const serveQueue = (options: QueueWorkerOptions) =>
     const worker = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
-          new Worker(queueName, processor(pool, { catalogue, registry, problemModules: modules, interpreterModules }), {
+          new Worker(queueName, processor(UnrecoverableError, pool, { catalogue, registry, problemModules: modules, interpreterModules }), {
             connection: connectionOptions(url),
             concurrency: options.concurrency,
             lockDuration,

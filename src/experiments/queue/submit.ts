@@ -6,11 +6,11 @@
  * are BullMQ's (stalled jobs); see `serve.ts` for the worker side.
  */
 import { Effect, Either, Schedule } from "effect"
-import { type Job, Queue, QueueEvents } from "bullmq"
+import type { Job } from "bullmq"
 import type { SpecDocument } from "../../dsl/json.ts"
 import { RunFailed } from "../pool.ts"
 import { documentForJob, type RunRecord, type SweepJob } from "../sweep.ts"
-import { checkReachable, connectionOptions } from "./connection.ts"
+import { checkReachable, connectionOptions, queueEngine } from "./connection.ts"
 import { decodeRecord, type JobPayload, jobKey, makePayload, queueName } from "./payload.ts"
 import type { QueueProgress } from "./progress.ts"
 import { QueueUnreachable, type QueueUrl } from "./url.ts"
@@ -47,6 +47,7 @@ export const runJobsOnQueue = (document: SpecDocument, jobs: ReadonlyArray<Sweep
   Effect.scoped(
     Effect.gen(function* () {
       const { url } = options
+      const { Queue, QueueEvents } = yield* queueEngine
       yield* checkReachable(url)
       const payloads: ReadonlyArray<JobPayload> = yield* Effect.forEach(jobs, (job) =>
         Effect.map(documentForJob(document, job), (d) => makePayload(d, job, options.problemModules ?? [], options.interpreterModules ?? [])),
