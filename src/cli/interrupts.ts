@@ -5,7 +5,7 @@
  * Any other command is interrupted as under `NodeRuntime.runMain` (its scopes close). Either way
  * the process then exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as
  * shells report a program ended by a signal, so `scalpel run ... && next` does not carry on. A
- * second signal exits at once.
+ * second signal (more than half a second after the first) exits at once.
  */
 import { Effect, Exit, Fiber } from "effect"
 
@@ -14,6 +14,9 @@ type HandledSignal = keyof typeof signalNumbers
 
 /** The exit status of a process ended by `signal`. */
 export const signalExitStatus = (signal: HandledSignal): number => 128 + signalNumbers[signal]
+
+/** Signals closer together than this count as one (see `onSignal`). */
+const repeatWindowMs = 500
 
 const controller = new AbortController()
 let graceful = false
@@ -36,9 +39,16 @@ export const runCommandLine = <E>(program: Effect.Effect<void, E>): void => {
   const fiber = Effect.runFork(program)
   // The fiber alone holds no handle that keeps Node's event loop alive while it waits.
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+  let firstAt = 0
   const onSignal = (signal: HandledSignal) => {
-    if (received !== undefined) process.exit(signalExitStatus(received))
+    // A wrapper (tsx, npm) relays the terminal's Ctrl-C that the process group already got: the
+    // same press arrives twice within milliseconds. Only a later signal is a second request.
+    if (received !== undefined) {
+      if (Date.now() - firstAt > repeatWindowMs) process.exit(signalExitStatus(received))
+      return
+    }
     received = signal
+    firstAt = Date.now()
     if (graceful) controller.abort(signal)
     else fiber.unsafeInterruptAsFork(fiber.id())
   }

@@ -22,6 +22,7 @@ import { checkpointFlags, checkpointTrainingOptions, specDeclaration } from "./c
 import { progressReporter } from "./progress.ts"
 import { workersOption, workersTrainingOptions } from "./workersOption.ts"
 import { interpretersOption, loadModules, modulesOf, problemsOption } from "./moduleOptions.ts"
+import { receivedSignal, stopSignal } from "./interrupts.ts"
 import { applyOverrides, describeOverrides, overrideFlags } from "./specOverrides.ts"
 
 /** `name-2026-01-31T12-00-00` from a spec path. */
@@ -142,9 +143,14 @@ export const runCommand = Command.make(
             return lines === "" ? Promise.resolve() : appendFile(eventsPath, lines)
           })
           const flushDue = () => pending.length >= 256 || performance.now() - lastFlush > eventsFlushIntervalMs
+          const terminal = process.stderr.isTTY === true
+          // Steps completed in the checkpoint this run resumed from (0 for a new run).
+          let resumedAt = 0
           const last = yield* trainingEvents(resolved.spec, rule, {
             evaluations: resolved.problem.evaluations,
             keepParameters: true,
+            // Ctrl-C or SIGTERM ends the run after its current step, with the state so far (interrupts.ts).
+            signal: stopSignal(),
             ...checkpointTrainingOptions(flags, specDeclaration(resolved, options)),
             ...workersTrainingOptions(workers, resolved, modulesOf(problems)),
           }).pipe(
@@ -157,7 +163,13 @@ export const runCommand = Command.make(
                   )
                 case "Resumed":
                   // The resume (and any override of the spec check) is part of the run's record.
-                  return Effect.zipRight(Effect.sync(() => pending.push(`${JSON.stringify(event)}\n`)), resumeWarnings(event))
+                  return Effect.zipRight(
+                    Effect.sync(() => {
+                      resumedAt = event.step
+                      pending.push(`${JSON.stringify(event)}\n`)
+                    }),
+                    Effect.zipRight(Console.log(`resumed from ${event.path} after step ${event.step} of ${resolved.spec.steps}`), resumeWarnings(event)),
+                  )
                 default:
                   return Effect.void
               }
@@ -176,7 +188,16 @@ export const runCommand = Command.make(
           const summary = finished.summary
           yield* attempt(summaryPath, () => writeFile(summaryPath, JSON.stringify({ spec, method: resolved.method, summary }, null, 2) + "\n"))
           yield* Console.log(`\n${formatTable(["objective", "measured on", "final value"], summaryRows(summary))}`)
-          yield* Console.log(`\n${summary.steps} steps in ${(summary.wallTimeMs / 1000).toFixed(1)} s on ${summary.backend}; events, summary, weights and spec in ${folder}`)
+          const trainedNow = summary.steps - resumedAt
+          const which = resumedAt === 0 ? `${trainedNow} steps` : `${trainedNow} steps (${resumedAt + 1} to ${summary.steps}, resumed)`
+          yield* Console.log(`\n${which} in ${(summary.wallTimeMs / 1000).toFixed(1)} s on ${summary.backend}; events, summary, weights and spec in ${folder}`)
+          if (summary.interrupted) {
+            // On a line of its own, after the progress bar; the exit status (130, 143) comes from interrupts.ts.
+            const kept = Option.isSome(flags.checkpoint)
+              ? `checkpoint of step ${summary.steps} in ${flags.checkpoint.value} (continue with --resume ${flags.checkpoint.value})`
+              : "no checkpoint (run with --checkpoint FILE to be able to resume)"
+            yield* Console.error(`${terminal ? "\n" : ""}interrupted by ${receivedSignal() ?? "a signal"} after step ${summary.steps} of ${resolved.spec.steps}: kept the summary (marked interrupted) and the weights of that step, ${kept}`)
+          }
           if (summary.skippedSteps > 0) {
             yield* Console.error(`warning: ${summary.skippedSteps} of ${summary.steps} steps were skipped for non-finite values (nonFinite: "skip")`)
           }

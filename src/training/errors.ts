@@ -17,7 +17,11 @@ export class NonFiniteGradient extends Data.TaggedError("NonFiniteGradient")<{
   readonly step: number
 }> {
   override get message(): string {
-    return `non-finite gradient or loss for objective '${this.objective}' at step ${this.step} (set nonFinite: "skip" to skip such steps)`
+    // Finite up to this step, then not: almost always a run that diverged, which skipping steps
+    // would not cure. At step 1 the loss itself (or the data) is the usual cause.
+    return this.step > 1
+      ? `non-finite gradient or loss for objective '${this.objective}' at step ${this.step}, after ${this.step - 1} finite steps: the run diverged; lower the learning rate (nonFinite: "skip" only skips such steps)`
+      : `non-finite gradient or loss for objective '${this.objective}' at step 1: check the loss and its data (or set nonFinite: "skip" to skip such steps)`
   }
 }
 

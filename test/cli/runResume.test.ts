@@ -46,7 +46,9 @@ describe("scalpel run --checkpoint / --resume", () => {
     const started = (o: { stdout: string }) => o.stdout.includes("writing to")
     const first = await cliSignalled(args, { when: started, delayMs: 2500 })
     expect(first.signalled).toBe(true)
-    expect(first.code, first.stderr).toBe(0)
+    // An interrupted run exits 130 (was 0, so `scalpel run ... && next` carried on) and says what it kept.
+    expect(first.code, first.stderr).toBe(130)
+    expect(first.stderr).toMatch(new RegExp(`^interrupted by SIGINT after step \\d+ of 2000000: kept the summary \\(marked interrupted\\) and the weights of that step, checkpoint of step \\d+ in ${checkpoint}`, "m"))
     const saved = await Effect.runPromise(readCheckpoint(checkpoint))
     expect(saved.step).toBeGreaterThan(0)
     const logged = await eventsOf(out)
@@ -58,13 +60,32 @@ describe("scalpel run --checkpoint / --resume", () => {
       when: started,
       delayMs: 2500,
     })
-    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.code, resumed.stderr).toBe(130)
+    expect(resumed.stdout).toContain(`resumed from ${checkpoint} after step ${saved.step} of 2000000`)
     const again = await Effect.runPromise(readCheckpoint(checkpoint))
+    // It counts the steps it trained, not the run's total (was "33000 steps in 1.6 s" for ~540).
+    expect(resumed.stdout).toContain(`${again.step - saved.step} steps (${saved.step + 1} to ${again.step}, resumed) in `)
     expect(again.step).toBeGreaterThan(saved.step)
     const all = await eventsOf(out)
     // The first run's events are kept (appended to, not truncated), then the resume, then its steps.
     expect(all.slice(0, logged.length)).toEqual(logged)
     expect(all[logged.length]).toMatchObject({ _tag: "Resumed", step: saved.step, path: checkpoint })
     expect(stepsOf(all)).toEqual(range(1, again.step))
+  })
+
+  it("SIGINT without --checkpoint exits 130 with a summary marked interrupted and the weights; SIGTERM exits 143", { timeout: 600_000 }, async () => {
+    const started = (o: { stdout: string }) => o.stdout.includes("writing to")
+    const out = join(folder, "no-checkpoint")
+    const stopped = await cliSignalled(["run", join(folder, "long.json"), "--out", out], { when: started, delayMs: 2500 })
+    expect(stopped.signalled).toBe(true)
+    expect(stopped.code, stopped.stderr).toBe(130)
+    expect(stopped.stderr).toMatch(/^interrupted by SIGINT after step \d+ of 2000000: .*no checkpoint \(run with --checkpoint FILE to be able to resume\)$/m)
+    const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8")) as { summary: { interrupted: boolean; steps: number } }
+    expect(summary.summary.interrupted).toBe(true)
+    expect(stepsOf(await eventsOf(out)).length).toBe(summary.summary.steps)
+    expect(await readFile(join(out, "model.json"), "utf8")).toContain("weightsManifest")
+    const terminated = await cliSignalled(["run", join(folder, "long.json"), "--out", join(folder, "terminated")], { when: started, delayMs: 2500, signal: "SIGTERM" })
+    expect(terminated.code, terminated.stderr).toBe(143)
+    expect(terminated.stderr).toMatch(/^interrupted by SIGTERM after step \d+ of 2000000/m)
   })
 })
