@@ -4,8 +4,9 @@
  * resolution with the strictest flags, and through the `scalpel` command. One install serves all
  * checks (packing builds dist/ and takes most of the time).
  */
-import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { execFile, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { readFile, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -113,5 +114,73 @@ describe("the packed package, installed offline into a fresh project", { timeout
     expect(runResult.stdout).toMatch(/^backend: cpu \(forced by SCALPEL_BACKEND/m)
     expect(runResult.stdout).toMatch(/100 steps in .* on cpu/)
     expect(runResult.stderr).not.toMatch(/looks like you are running/)
+  })
+
+  it("#21: a Dropout + BatchNorm model trained by fromModel + Bloop, validated every epoch with early stopping, saved with model.save and loaded with identical predictions (no tfjs-node)", async () => {
+    const { code, stdout, stderr } = await inConsumer(process.execPath, ["workflow.mjs"])
+    expect(code, stderr).toBe(0)
+    const result = JSON.parse(stdout.trim().split("\n").pop()!) as {
+      stopped: { reason: string; step: number } | null
+      restoredBest: { step: number } | null
+      epochsValidated: number
+      statisticsMoved: boolean
+      identical: boolean
+      finalFit: number
+    }
+    expect(result.identical).toBe(true)
+    expect(result.statisticsMoved).toBe(true)
+    expect(result.stopped?.reason).toBe("earlyStopping")
+    // Validated once per epoch of ⌈256/32⌉ = 8 steps, up to the stop.
+    expect(result.epochsValidated).toBe(Math.ceil(result.stopped!.step / 8))
+    expect(Number.isFinite(result.finalFit)).toBe(true)
+    expect(await readFile(join(folder, "saved", "model", "model.json"), "utf8")).toContain('"weightsManifest"')
+  })
+
+  it("#22: the installed CLI runs and sweeps a custom interpreter module against bloop; a closed pipe, Ctrl-C, --docs and /proc behave", async () => {
+    const npx = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) => inConsumer("npx", ["--offline", "--no-install", "scalpel", ...args], { SCALPEL_BACKEND: "cpu", ...env })
+    const capped = await npx(["run", "spec.json", "--interpreters", "./capped-sum.mjs", "--method", "capped-sum", "--out", "run-capped"])
+    expect(capped.code, capped.stderr).toBe(0)
+    expect(capped.stdout).toContain("method: capped-sum, 100 steps")
+    const sweep = await npx(["sweep", "spec.json", "--interpreters", "./capped-sum.mjs", "--method", "capped-sum,bloop", "--lambda", "0.1,1", "--seeds", "1", "--jobs", "2", "--out", "sweep"])
+    expect(sweep.code, sweep.stderr).toBe(0)
+    expect(sweep.stdout).toMatch(/capped-sum\s+λ=0\.1/)
+    expect(sweep.stdout).toMatch(/bloop\s+λ=1 /)
+
+    const piped = await inConsumer("bash", ["-o", "pipefail", "-c", "npx --offline --no-install scalpel run spec.json --out run-piped | head -1"], { SCALPEL_BACKEND: "cpu" })
+    expect(piped.stderr).not.toMatch(/EPIPE|\n\s+at /)
+    expect(piped.stdout.trim().split("\n")).toHaveLength(1)
+
+    const docsBefore = await readFile(join(folder, "node_modules", "scalpel", "docs", "experiments.md"), "utf8")
+    const docs = await npx(["experiment", "bias", "--smoke", "--docs", "--out", "docs-out"])
+    expect(docs.code).toBe(1)
+    expect(docs.stderr).toMatch(/^error: --docs: it rewrites docs\/experiments\.md of a scalpel repository checkout, and .*node_modules\/scalpel is an installed package/m)
+    expect(await readFile(join(folder, "node_modules", "scalpel", "docs", "experiments.md"), "utf8")).toBe(docsBefore)
+    expect(existsSync(join(folder, "docs-out"))).toBe(false)
+
+    const started = Date.now()
+    const proc = await npx(["run", "spec.json", "--out", "/proc/x"])
+    expect(proc.code).toBe(1)
+    expect(proc.stderr).toMatch(/cannot write \/proc\/x: it is inside \/proc, a kernel file system/)
+    expect(Date.now() - started).toBeLessThan(60_000)
+
+    // Ctrl-C without --checkpoint: exit 130 and a summary marked interrupted.
+    await writeFile(join(folder, "long.json"), JSON.stringify({ ...JSON.parse(await readFile(join(folder, "spec.json"), "utf8")), steps: 2_000_000 }))
+    const interrupted = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(folder, "node_modules", "scalpel", "dist", "cli", "bin.js"), "run", "long.json", "--out", "interrupted"], {
+        cwd: folder,
+        env: { ...process.env, SCALPEL_BACKEND: "cpu" },
+      })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString()
+        if (stdout.includes("step ") && !child.killed) child.kill("SIGINT")
+      })
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+      child.on("exit", (code) => resolve({ code, stderr }))
+    })
+    expect(interrupted.code, interrupted.stderr).toBe(130)
+    const summary = JSON.parse(await readFile(join(folder, "interrupted", "summary.json"), "utf8")) as { summary: { interrupted: boolean } }
+    expect(summary.summary.interrupted).toBe(true)
   })
 })
