@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import { spectralNormEstimate, spectralNormOf } from "../../src/core/spectralNorm.ts"
 import { tf } from "../../src/core/tf.ts"
 import { useCpuBackend } from "../support/cpuBackend.ts"
-import { exactSpectralNorm } from "../support/jacobiEigen.ts"
+import { exactSpectralNorm } from "../support/exactSpectralNorm.ts"
 
 useCpuBackend()
 

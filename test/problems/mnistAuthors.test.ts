@@ -9,7 +9,7 @@ import { tf } from "../../src/core/tf.ts"
 import { mnistAuthorsProblem } from "../../src/problems/mnistAuthors.ts"
 import { createVariables } from "../../src/training/parameters.ts"
 import { useCpuBackend } from "../support/cpuBackend.ts"
-import { exactSpectralNorm } from "../support/jacobiEigen.ts"
+import { exactSpectralNorm } from "../support/exactSpectralNorm.ts"
 
 useCpuBackend()
 
