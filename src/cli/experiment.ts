@@ -28,7 +28,7 @@ export const docsRefusal = (root: string, out: Option.Option<string>): SpecError
   if (!checkout) {
     return new SpecError({
       path: "--docs",
-      problem: `it rewrites docs/experiments.md of a scalpel repository checkout, and ${root} is an installed package; use --out DIR for the figures and the report`,
+      problem: `it rewrites docs/experiments.md of a scalpel repository checkout, and ${root.replace(/[\\/]+$/, "")} is an installed package; use --out DIR for the figures and the report`,
     })
   }
   if (Option.isSome(out)) return new SpecError({ path: "--docs", problem: "--docs writes into the checkout's docs/figures; give either --docs or --out, not both" })

@@ -144,7 +144,7 @@ describe("the packed package, installed offline into a fresh project", { timeout
     const sweep = await npx(["sweep", "spec.json", "--interpreters", "./capped-sum.mjs", "--method", "capped-sum,bloop", "--lambda", "0.1,1", "--seeds", "1", "--jobs", "2", "--out", "sweep"])
     expect(sweep.code, sweep.stderr).toBe(0)
     expect(sweep.stdout).toMatch(/capped-sum\s+λ=0\.1/)
-    expect(sweep.stdout).toMatch(/bloop\s+λ=1 /)
+    expect(sweep.stdout).toMatch(/bloop\s+λ=1\.000 /)
 
     const piped = await inConsumer("bash", ["-o", "pipefail", "-c", "npx --offline --no-install scalpel run spec.json --out run-piped | head -1"], { SCALPEL_BACKEND: "cpu" })
     expect(piped.stderr).not.toMatch(/EPIPE|\n\s+at /)
