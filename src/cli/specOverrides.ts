@@ -13,7 +13,12 @@ const positiveInteger = (flag: string, value: number): Effect.Effect<number, Spe
   Number.isInteger(value) && value >= 1 ? Effect.succeed(value) : Effect.fail(new SpecError({ path: `--${flag}`, problem: `expected a positive integer, got ${value}` }))
 
 export const overrideFlags = {
-  steps: Options.integer("steps").pipe(Options.withPseudoName("N"), Options.withDescription("train this many steps instead of the spec's `steps`"), Options.optional),
+  steps: Options.integer("steps").pipe(Options.withPseudoName("N"), Options.withDescription("train this many steps instead of the spec's `steps` (or `epochs`)"), Options.optional),
+  epochs: Options.integer("epochs").pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription("train this many epochs (each example once per epoch, shuffled) instead of the spec's `steps` or `epochs`"),
+    Options.optional,
+  ),
   seed: Options.integer("seed").pipe(Options.withPseudoName("N"), Options.withDescription("the run's seed instead of the spec's `seed` (batches, initial values, random rules)"), Options.optional),
   learningRate: Options.float("learning-rate").pipe(
     Options.withPseudoName("RATE"),
@@ -62,7 +67,15 @@ export const describeOverrides = (flags: Flags): string =>
 export const applyOverrides = (document: SpecDocument, flags: Flags): Effect.Effect<SpecDocument, SpecError> =>
   Effect.gen(function* () {
     let next = document
-    if (Option.isSome(flags.steps)) next = { ...next, steps: yield* positiveInteger("steps", flags.steps.value) }
+    if (Option.isSome(flags.steps) && Option.isSome(flags.epochs)) return yield* new SpecError({ path: "--epochs", problem: "give --steps or --epochs, not both" })
+    if (Option.isSome(flags.steps)) {
+      const { epochs: _epochs, ...rest } = next
+      next = { ...rest, steps: yield* positiveInteger("steps", flags.steps.value) }
+    }
+    if (Option.isSome(flags.epochs)) {
+      const { steps: _steps, ...rest } = next
+      next = { ...rest, epochs: yield* positiveInteger("epochs", flags.epochs.value) }
+    }
     if (Option.isSome(flags.batchSize)) next = { ...next, batchSize: yield* positiveInteger("batch-size", flags.batchSize.value) }
     if (Option.isSome(flags.seed)) {
       if (!Number.isSafeInteger(flags.seed.value)) return yield* new SpecError({ path: "--seed", problem: `expected an integer, got ${flags.seed.value}` })

@@ -29,6 +29,7 @@ import { isBound } from "./parameters.ts"
 import { openSession } from "./session.ts"
 import { batchSizeProblem } from "./sizeLimits.ts"
 import { historyRecorder, runCallbacks, type TrainingCallbacks, type TrainingHistory } from "./callbacks.ts"
+import { progressDisplay, standardError } from "./progress.ts"
 import { runStep } from "./step.ts"
 import { summarize } from "./summary.ts"
 import { ConstraintViolated } from "./constraints.ts"
@@ -209,7 +210,13 @@ export const releaseParameters = (spec: SpecInput, result: TrainingResult): Trai
 }
 
 /** Options of {@link train} with an update rule: the run's options and its callbacks. */
-export interface TrainWithRuleOptions extends TrainingOptions, TrainingCallbacks {}
+export interface TrainWithRuleOptions extends TrainingOptions, TrainingCallbacks {
+  /**
+   * A progress bar on stderr while the run trains, when stderr is a terminal (Node; never in
+   * browsers or when the output is piped or logged). Default true; false: none.
+   */
+  readonly progress?: boolean
+}
 
 /** Options of a one-call run ({@link train} with a method). */
 export interface TrainOptions extends TrainWithRuleOptions {
@@ -220,9 +227,21 @@ export interface TrainOptions extends TrainWithRuleOptions {
 const trainWithRule = (spec: Spec, rule: UpdateRule<any>, options: TrainWithRuleOptions): Effect.Effect<TrainingResult, TrainingError> =>
   Effect.suspend(() => {
     const recorder = historyRecorder()
+    const sink = options.progress === false ? undefined : standardError()
+    const display = sink?.isTTY === true ? progressDisplay(spec.steps, sink, { linesOffTerminal: false }) : undefined
     return trainingEvents(spec, rule, { ...options, keepParameters: true }).pipe(
-      Stream.tap((event) => Effect.zipRight(Effect.sync(() => recorder.record(event)), runCallbacks(options, event))),
+      Stream.tap((event) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            recorder.record(event)
+            if (event._tag === "Step") display?.step(event)
+          }),
+          runCallbacks(options, event),
+        ),
+      ),
       Stream.runLast,
+      // A run that stops early (early stopping, abort, a failure) leaves the bar's line open.
+      Effect.ensuring(Effect.sync(() => display?.end())),
       Effect.map((last) => {
         if (last._tag === "Some" && last.value._tag === "Finished" && last.value.parameters !== undefined) {
           return { ...last.value.summary, parameters: last.value.parameters, history: recorder.history() }

@@ -91,6 +91,19 @@ describe("scalpel run: overrides of the spec's fields", () => {
     expect((JSON.parse(await readFile(join(options, "spec.json"), "utf8")) as Record<string, any>).method).toEqual({ name: "bloop", options: { rho: 0.5 } })
   })
 
+  it("--epochs replaces the spec's steps (8 examples in batches of 4: 2 steps an epoch); --steps with --epochs is refused", async () => {
+    const out = join(folder, "epochs")
+    const ran = await cli(["run", join(folder, "bloop.json"), "--out", out, "--epochs", "3", "--batch-size", "4"])
+    expect(ran.code, ran.stderr).toBe(0)
+    expect(ran.stdout).toContain("method: bloop, 6 steps")
+    const spec = JSON.parse(await readFile(join(out, "spec.json"), "utf8")) as Record<string, unknown>
+    expect(spec["epochs"]).toBe(3)
+    expect(spec["steps"]).toBeUndefined()
+    const both = await cli(["run", join(folder, "bloop.json"), "--steps", "3", "--epochs", "2"])
+    expect(both.code).toBe(1)
+    expect(both.stderr).toMatch(/^error: --epochs: give --steps or --epochs, not both$/m)
+  })
+
   it("bad values name their flag", async () => {
     const [steps, options, rate] = await Promise.all([
       cli(["run", join(folder, "bloop.json"), "--steps", "0"]),
