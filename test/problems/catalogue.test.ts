@@ -63,6 +63,8 @@ describe("the problem catalogue", () => {
     expect(resolved.problem.description).toBe("tug of war towards ±3")
     expect(resolved.spec.structure).toEqual({
       _tag: "Hierarchy",
+      // prioritize(...) remembers its form, so that its errors name main, aux and lambda.
+      declaredWith: "prioritize",
       levels: [
         { of: resolved.problem.objectives.left, lambda: 1 },
         { of: resolved.problem.objectives.right, lambda: 1 },
