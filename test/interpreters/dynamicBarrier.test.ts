@@ -69,10 +69,18 @@ const barrier64 = (value: number, beta: number, q: Float32Array) => Math.min(val
 /**
  * Error model of ⟨d, ∇q⟩ (d = ∇f + ν∇q formed in float32): the reductions ⟨∇f, q̂⟩ and ‖q̂‖² and the
  * final sum (γ_{2n+8} + γ₃ relative, on terms of size ‖∇f‖‖∇q‖ and |φ|, as for a projection), plus
- * the float32 rounding of the value term (relative 2⁻²⁴; absolute 2⁻¹⁴⁹ below the normal range).
+ * the float32 rounding of the value term (relative 2⁻²⁴), plus what float32's subnormal range loses
+ * absolutely (2⁻¹⁵⁰ per rounding, each scaled by what multiplies it afterwards): the value term as
+ * a float32 (2⁻¹⁵⁰ in ⟨d, ∇q⟩), φ/s with s = max|∇qᵢ| (s·2⁻¹⁵⁰), the coefficient (its error times
+ * ⟨q̂, ∇q⟩ = ‖∇q‖²/s ≤ ‖∇q‖₁), and each entry of ν·q̂ and of ∇f + ν·q̂ (|∇qᵢ|·2⁻¹⁵⁰ each, twice):
+ * 2⁻¹⁵⁰·(1 + 4‖∇q‖₁) ≤ 2⁻¹⁴⁹·(1 + 2‖∇q‖₁). A correction below float32's smallest subnormal cannot
+ * be carried by d at all; seed 1777609626 found it with ∇q = (1e30, 0, 0, 0), ∇f = 0 and φ = 1.4e-45
+ * (d = 0), and seed 57360137 with ‖∇q‖₁ = 1.5 and φ = 7e-46 (the earlier bound took 2⁻¹⁴⁹ alone).
  */
 const constrainedSlack = (f: Float32Array, q: Float32Array, phi: number) =>
-  (gamma(2 * f.length + 8) + gamma(3)) * (3 * reference.norm(f) * reference.norm(q) + 2 * Math.abs(phi)) + 2 ** -24 * Math.abs(phi) + 2 ** -149
+  (gamma(2 * f.length + 8) + gamma(3)) * (3 * reference.norm(f) * reference.norm(q) + 2 * Math.abs(phi)) +
+  2 ** -24 * Math.abs(phi) +
+  2 ** -149 * (1 + 2 * q.reduce((total, x) => total + Math.abs(x), 0))
 
 describe("dynamic barrier, constrained form: d = ∇f + ν∇q, ν = max((φ − ⟨∇f, ∇q⟩)/‖∇q‖², 0), φ = min(α(q − ε), β‖∇q‖²)", () => {
   it("guarantee ⟨d, ∇q⟩ ≥ φ (the constraint falls at least at the barrier's rate)", () =>
@@ -100,6 +108,20 @@ describe("dynamic barrier, constrained form: d = ∇f + ν∇q, ν = max((φ −
         expectAtMost("⟨d, ∇q⟩ = max(⟨∇f, ∇q⟩, φ)", "|⟨d, ∇q⟩ − max(⟨∇f, ∇q⟩, φ)|", Math.abs(reference.dot(d, q) - expected), constrainedSlack(f, q, phi), "(γ_{2n+8} + γ₃)·(3‖∇f‖‖∇q‖ + 2|φ|) + rounding of φ")
       }),
     ))
+
+  it("regression (seeds 1777609626 and 57360137): a barrier below float32's subnormal resolution in d's units", () => {
+    const cases: ReadonlyArray<readonly [Float32Array, Float32Array, number, number]> = [
+      [new Float32Array(4), Float32Array.from([1.0000000150474662e30, 0, 0, 0]), 1.4013016795949388e-105, 0.25],
+      [new Float32Array(9), Float32Array.from([0, 0, 0, 0, 0, -0.6116943359375, 0.4044952392578125, 0.5050048828125, 0]), 8.837472693683096e-46, 1],
+    ]
+    for (const [f, q, valueScale, beta] of cases) {
+      const value = clampToFloat32(valueScale * reference.squaredNorm(q))
+      const phi = barrier64(value, beta, q)
+      const d = onArrays((a, b) => barrierConstraintDirection(a, b, value, beta))(f, q)
+      const expected = Math.max(reference.dot(f, q), phi)
+      expectAtMost("⟨d, ∇q⟩ = max(⟨∇f, ∇q⟩, φ)", "|⟨d, ∇q⟩ − max(⟨∇f, ∇q⟩, φ)|", Math.abs(reference.dot(d, q) - expected), constrainedSlack(f, q, phi), "… + 2⁻¹⁴⁹·(1 + 2‖∇q‖₁)")
+    }
+  })
 
   it("β = ∞ drops the gradient term of the barrier (φ = α(q − ε)); ∇q = 0 leaves ∇f unchanged", () =>
     fc.assert(

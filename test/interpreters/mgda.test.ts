@@ -153,17 +153,49 @@ describe("small exact solvers (float64)", () => {
       }),
     ))
 
+  /**
+   * The closed form is exact up to the rounding of its few operations, so it may never be worse than
+   * the active-set solve by more than the rounding of evaluating q(α) = αᵀGα (four terms of at most
+   * max|G|: 8ε(1 + max|G|)). The converse holds to the tight 1e-12 only when the lifted columns
+   * hᵢ = (pᵢ, 1) are resolved — λ_min of their correlation matrix C above 10³·k·ε, the limit
+   * `nonNegativeQuadratic` states. Otherwise the pseudo-inverse takes the two columns as parallel
+   * and returns a point of the segment that need not be its end: by convexity, for any α in the
+   * simplex, q(α) − q* ≤ 2·maxᵢ(q(α) − (Gα)ᵢ) (q(α*) ≥ q(α) + 2⟨Gα, α* − α⟩ ≥ q(α) − 2·maxᵢ(q(α) − (Gα)ᵢ)),
+   * so the gap is bounded by the point's own KKT residual. Seed −888779721 found such a pair:
+   * G = [[1, 1 − 2e-12], [1 − 2e-12, 1 − 4e-12]], p₂ = (1 − 2e-12)·p₁, whose lifted columns are
+   * parallel to 1e-24; the solve returned the midpoint (q = 1 − 2e-12) and the closed form p₂
+   * (q = 1 − 4e-12), a gap of 2e-12 = 2·(q(α) − (Gα)₂), as the bound says.
+   */
+  const agreesWithClosedForm = (two: ReturnType<typeof symmetricFrom>) => {
+    const lifted = symmetricFrom(2, (i, j) => two.values[i * 2 + j]! + 1)
+    const u = nonNegativeQuadratic(lifted, [1, 1])
+    const s = u[0]! + u[1]!
+    const viaQp = Float64Array.from([u[0]! / s, u[1]! / s])
+    const closed = twoPointMinNorm(two)
+    const scale = 1 + Math.max(...two.values.map(Math.abs))
+    const qQp = quadraticForm(two, viaQp)
+    const qClosed = quadraticForm(two, closed)
+    expect(qClosed - qQp, "the closed form is not worse than the active-set solve").toBeLessThanOrEqual(8 * Number.EPSILON * scale)
+    const c = lifted.values[1]! / Math.sqrt(lifted.values[0]! * lifted.values[3]!)
+    const resolved = 1 - Math.abs(c) > 1e3 * 2 * Number.EPSILON
+    if (resolved) expect(qQp - qClosed).toBeLessThanOrEqual(1e-12 * scale)
+    else {
+      const kktResidual = Math.max(...matVec(two, viaQp).map((gi) => qQp - gi), 0)
+      expect(qQp - qClosed, "unresolved columns: the gap is bounded by the solve's KKT residual").toBeLessThanOrEqual(2 * kktResidual + 8 * Number.EPSILON * scale)
+    }
+  }
+
   it("for two points the active-set solve agrees with the closed form", () =>
     fc.assert(
-      fc.property(psdMatrices.filter((G) => G.size >= 2), (G) => {
-        const two = symmetricFrom(2, (i, j) => G.values[i * G.size + j]!)
-        const lifted = symmetricFrom(2, (i, j) => two.values[i * 2 + j]! + 1)
-        const u = nonNegativeQuadratic(lifted, [1, 1])
-        const s = u[0]! + u[1]!
-        const viaQp = Float64Array.from([u[0]! / s, u[1]! / s])
-        expect(Math.abs(quadraticForm(two, viaQp) - quadraticForm(two, twoPointMinNorm(two)))).toBeLessThanOrEqual(1e-12 * (1 + Math.max(...two.values)))
-      }),
+      fc.property(psdMatrices.filter((G) => G.size >= 2), (G) => agreesWithClosedForm(symmetricFrom(2, (i, j) => G.values[i * G.size + j]!))),
     ))
+
+  it("regression (seed −888779721): two points parallel to 1e-12, the closed form's end point p₂ against the solve's midpoint", () => {
+    const v = [1, 0.9999999999979997, 0.9999999999979997, 0.9999999999959994]
+    const two = symmetricFrom(2, (i, j) => v[i * 2 + j]!)
+    expect(twoPointMinNorm(two)[1]).toBe(1)
+    agreesWithClosedForm(two)
+  })
 })
 
 describe("MGDA d = argmin{‖v‖ : v ∈ conv(g₁..g_k)}", () => {
