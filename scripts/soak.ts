@@ -5,9 +5,11 @@
  *
  *   npm run test:soak -- N                 N fresh random seeds
  *   npm run test:soak -- N --from S        seeds S, S+1, …, S+N−1
- *   npm run test:soak -- N --record F      append one JSON line per seed to F; seeds already in F
+ *   npm run test:soak -- N --record F      append one JSON line per seed to F; seeds that passed in F
  *                                          are not run again and count towards N (a long soak
- *                                          resumes where it stopped, with the same command)
+ *                                          resumes where it stopped, with the same command);
+ *                                          seeds that failed in F run again (after a fix), and
+ *                                          the new line supersedes the old one
  *   npm run test:soak -- N -- test/core    only the property files under these paths
  *
  * A property-test file is a test file that imports fast-check or the testing kit (src/testing,
@@ -41,6 +43,14 @@ interface SoakRecord {
   readonly failed: number
   readonly seconds: number
   readonly failures: ReadonlyArray<SoakFailure>
+  /** The commit the seed ran on (`git rev-parse --short HEAD`, with "+changes" for a dirty tree). */
+  readonly commit?: string
+}
+
+const currentCommit = (): string => {
+  const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout.trim() || "unknown"
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).stdout.trim() !== ""
+  return dirty ? `${head}+changes` : head
 }
 
 const usage = "usage: npm run test:soak -- N [--from SEED] [--record FILE] [-- PATH ...]"
@@ -151,9 +161,11 @@ const main = (): void => {
       : [...[...done.keys()].slice(0, args.count), ...Array.from({ length: Math.max(0, args.count - done.size) }, () => randomInt(-(2 ** 31), 2 ** 31))]
   console.log(`soak: ${seeds.length} seeds over ${files.length} property-test files${args.record ? `, recorded in ${args.record}` : ""}`)
   const results: Array<SoakRecord> = []
+  const commit = currentCommit()
   seeds.forEach((seed, i) => {
-    const previous = done.get(seed)
-    const result = previous ?? runSeed(seed, files)
+    const recorded = done.get(seed)
+    const previous = recorded !== undefined && recorded.failed === 0 ? recorded : undefined
+    const result = previous ?? { ...runSeed(seed, files), commit }
     if (previous === undefined && args.record !== undefined) appendFileSync(args.record, `${JSON.stringify(result)}\n`)
     results.push(result)
     const status = result.failed === 0 ? `passed (${result.passed} tests, ${result.seconds} s)` : `FAILED ${result.failed} of ${result.passed + result.failed}`
