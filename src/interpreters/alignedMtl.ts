@@ -10,11 +10,12 @@
  *
  * Rank (which eigenvalues are rounding, not information): each entry of G errs by at most
  * ε·‖gᵢ‖‖gⱼ‖ (`NormalisedGram`'s per-pair bound), which moves the eigenvalue of a unit eigenvector
- * v by at most ε·(Σᵢ|vᵢ|‖gᵢ‖)²; the eigen-solver adds its backward error, about k·u·λ₁ (the
- * tolerance TorchJD uses, k·eps·λ₁). An eigenvalue is kept when it exceeds k times the sum. So
- * the eigenvalue of a small task orthogonal to the others (10⁻¹² of the largest at a norm ratio
- * of 10⁻⁶) is kept, as in TorchJD; a cut-off of k·ε·λ₁ with a floor of 10⁻¹⁴·λ₁, relative to the
- * largest alone, dropped it.
+ * v by at most ε·(Σᵢ|vᵢ|‖gᵢ‖)²; the eigen-solver adds its backward error, about k·u·λ₁ with
+ * u = 2⁻⁵³. An eigenvalue is kept when it exceeds k times the sum. So the eigenvalue of a small
+ * task orthogonal to the others (10⁻¹² of the largest at a norm ratio of 10⁻⁶) is kept; a cut-off
+ * of k·ε·λ₁ with a floor of 10⁻¹⁴·λ₁, relative to the largest alone, dropped it. TorchJD and
+ * LibMTL cut at k·eps·λ₁ with the eps of PyTorch's default dtype (2⁻⁵² if float64, 2⁻²³ under
+ * the float32 default: then they drop more than this rule does; docs/interpreters.md).
  */
 import { Schema } from "effect"
 import { symmetricEigen } from "../core/smallQp.ts"
