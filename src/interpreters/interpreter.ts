@@ -44,6 +44,11 @@ export interface UpdateRule<S extends RuleState = RuleState> {
   readonly name: string
   /** The objectives whose gradients `step` reads. */
   readonly objectives: ReadonlyArray<string>
+  /**
+   * The state before step 1, for the run's parameter layout. A rule whose declaration cannot fit
+   * the layout (`withSharedParameters` with a selector that selects nothing) throws a `SpecError`,
+   * which `train` returns as a failure.
+   */
   readonly init: (layout: Layout) => S
   /**
    * `losses` (optional, for backward compatibility) holds the current mini-batch loss of every

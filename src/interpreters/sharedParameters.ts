@@ -66,7 +66,7 @@ const sliceOf = (v: Tensor1D, offset: number, size: number): Tensor1D => (offset
  * `sharing` steps on its own gradient on its own parameters. Lowering fails with `Unsupported` for
  * a structure without tasks (constraints) or when `sharing` names an objective that is not a task;
  * `init` throws the `SpecError` of {@link partitionParameters} when the declaration does not fit
- * the run's parameters.
+ * the run's parameters (`train` fails with it).
  */
 export const withSharedParameters = <O>(interpreter: Interpreter<O>, sharing: ParameterSharing): Interpreter<O> => ({
   name: `${interpreter.name}+shared`,

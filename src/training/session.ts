@@ -8,6 +8,7 @@ import { makeOptimizer } from "../core/optimizers.ts"
 import { layoutOf } from "../core/paramVector.ts"
 import { tf } from "../core/tf.ts"
 import type { Objective, Params } from "../dsl/objective.ts"
+import { SpecError } from "../dsl/errors.ts"
 import type { Spec } from "../dsl/spec.ts"
 import { objectivesOf } from "../dsl/structure.ts"
 import type { UpdateRule } from "../interpreters/interpreter.ts"
@@ -49,8 +50,8 @@ export const openSession = (
   options: TrainingOptions,
   resume: ResumeFrom | undefined,
   pool: WorkerPool | undefined,
-): Effect.Effect<Session, MissingObjective | CheckpointError | SpecChangedOnResume> =>
-  Effect.suspend((): Effect.Effect<Session, MissingObjective | CheckpointError | SpecChangedOnResume> => {
+): Effect.Effect<Session, MissingObjective | CheckpointError | SpecChangedOnResume | SpecError> =>
+  Effect.suspend((): Effect.Effect<Session, MissingObjective | CheckpointError | SpecChangedOnResume | SpecError> => {
     const declared = objectivesOf(spec.structure)
     const byName = new Map(declared.map((o) => [o.name, o]))
     const objectives: Array<Objective<any>> = []
@@ -81,12 +82,20 @@ export const openSession = (
       pool,
       specRecord: specRecordOf(options.declaration ?? derivedDeclaration(spec, rule, layout)),
     }
-    let current = initialState(rule, optimizer, layout, spec.seed)
     let handedOver = false
+    // Variables the spec bound (fromVariable, fromModel) belong to the caller, always.
+    const disposeVariables = () => {
+      if (!handedOver) tf.dispose(names.filter((n) => !isBound(spec.parameters[n]!)).map((n) => variables[n]!))
+    }
+    const started = startingState(rule, optimizer, layout, spec.seed)
+    if (Either.isLeft(started)) {
+      disposeVariables()
+      return Effect.fail(started.left)
+    }
+    let current = started.right
     const dispose = () => {
       disposeState(current)
-      // Variables the spec bound (fromVariable, fromModel) belong to the caller, always.
-      if (!handedOver) tf.dispose(names.filter((n) => !isBound(spec.parameters[n]!)).map((n) => variables[n]!))
+      disposeVariables()
     }
     let resumed: ResumedEvent | undefined
     if (resume !== undefined) {
@@ -114,3 +123,17 @@ export const openSession = (
       dispose,
     })
   })
+
+/**
+ * The state before step 1, or the `SpecError` a rule's `init` throws when the declaration it was
+ * given does not fit the run's parameters (a sharing that selects none of them, for instance):
+ * only the run knows the layout, so that is the first place the mismatch can be seen.
+ */
+const startingState = (...args: Parameters<typeof initialState>): Either.Either<SessionState, SpecError> => {
+  try {
+    return Either.right(initialState(...args))
+  } catch (error) {
+    if (error instanceof SpecError) return Either.left(error)
+    throw error
+  }
+}

@@ -77,6 +77,19 @@ describe("a shared trunk with two heads", () => {
     })
   }
 
+  it("a sharing that does not fit the model fails train with a typed SpecError (not a defect), and leaks nothing", async () => {
+    const { model, a, b, dispose } = twoHeadModel()
+    const before = tf.memory().numTensors
+    const sharing = taskSpecific({ a: parametersWithPrefix("head_A/") })
+    const outcome = await Effect.runPromise(
+      Effect.either(train({ parameters: fromModel(model), structure: sum(a, b), optimizer: sgd({ learningRate: 0.1 }), steps: 1, batchSize: 1, seed: 1 }, method(withSharedParameters(mgda, sharing)))),
+    )
+    expect(Either.isLeft(outcome) && outcome.left._tag).toBe("SpecError")
+    expect(Either.isLeft(outcome) && outcome.left.message).toMatch(/prefix 'head_A\/'.*none of the parameters/)
+    expect(tf.memory().numTensors).toBe(before)
+    dispose()
+  })
+
   it("trains over several steps: both losses fall under MGDA on the trunk", async () => {
     const { model, a, b, dispose } = twoHeadModel()
     const sharing = taskSpecific({ a: parametersWithPrefix("headA/"), b: parametersWithPrefix("headB/") })
