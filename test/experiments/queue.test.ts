@@ -25,6 +25,7 @@ import { needRedisServer, type RedisServer, startRedisServer } from "../support/
 
 const run = needRedisServer("queue tests")
 const problemModule = resolve("test/experiments/fixtures/problemModule.ts")
+const interpreterModule = resolve("test/cli/fixtures/cappedSumInterpreter.ts")
 
 const specOf = (steps: number): SpecDocument =>
   Either.getOrThrow(
@@ -148,6 +149,13 @@ describe.runIf(run)("sweeps through a Redis queue", () => {
     expect(failure.message).toMatch(/unknown problem 'nope' on this worker .*--problems/)
     const failedJob = (await queue.getJobs(["failed"]))[0]!
     expect(failedJob.attemptsStarted).toBe(1)
+
+    // A method from an interpreter module the sweep loads but the workers do not: fails once, naming both sides.
+    const missing = await Effect.runPromise(Effect.flip(runJobsOnQueue(document, [{ ...jobs[0]!, method: "capped-sum" }], { url, problemModules: [problemModule], interpreterModules: [interpreterModule] })))
+    expect(missing._tag).toBe("RunFailed")
+    expect(missing.message).toMatch(/unknown method 'capped-sum' on this worker \(the sweep loads interpreters from .*cappedSumInterpreter\.ts; this worker loaded no interpreter module; start workers with --interpreters MODULE\)/)
+    const failedMethodJob = (await queue.getJobs(["failed"])).find((j) => j.failedReason?.includes("capped-sum"))!
+    expect(failedMethodJob.attemptsStarted).toBe(1)
 
     // Data that is not a spec document (or anything else) is never run, and never retried.
     const junk = await queue.add("run", { code: "process.exit(1)" }, { jobId: "junk", attempts: 3 })
