@@ -76,23 +76,29 @@ const oldUtilityWeights = (gram: SymmetricMatrix, alpha: number): Float64Array |
   return undefined
 }
 
-/** Old Nash-MTL: solved on gram/‖gram‖_F with the old solver, α kept (d √‖G‖_F times too long). */
-const oldNashMtl = taskRuleInterpreter({
-  name: "old-nash-mtl",
-  description: "Nash-MTL as before issue #23.",
-  options: Schema.Struct({}),
-  init: () => ({ t: 0 }),
-  weights: (input, state) => {
-    const k = input.gram.size
-    const frobenius = Math.sqrt(input.gram.values.reduce((s, x) => s + x * x, 0))
-    const live = [...Array(k).keys()].filter((i) => input.gram.values[i * k + i]! > input.resolution)
-    const sub = symmetricFrom(live.length, (a, b) => input.gram.values[live[a]! * k + live[b]!]! / frobenius)
-    const w = oldUtilityWeights(sub, 1)
-    const out = new Float64Array(k)
-    if (w !== undefined) live.forEach((i, a) => (out[i] = w[a]!))
-    return [out, { t: state.t + 1 }]
-  },
-})
+/**
+ * The old Nash-MTL (α = 1) and FairGrad: solved on gram/‖gram‖_F with the old solver, α kept
+ * (Nash-MTL's d √‖G‖_F times too long).
+ */
+const oldUtilityRule = (name: string, alpha: number) =>
+  taskRuleInterpreter({
+    name,
+    description: `${name} as before issue #23.`,
+    options: Schema.Struct({}),
+    init: () => ({ t: 0 }),
+    weights: (input, state) => {
+      const k = input.gram.size
+      const frobenius = Math.sqrt(input.gram.values.reduce((s, x) => s + x * x, 0))
+      const live = [...Array(k).keys()].filter((i) => input.gram.values[i * k + i]! > input.resolution)
+      const sub = symmetricFrom(live.length, (a, b) => input.gram.values[live[a]! * k + live[b]!]! / frobenius)
+      const w = oldUtilityWeights(sub, alpha)
+      const out = new Float64Array(k)
+      if (w !== undefined) live.forEach((i, a) => (out[i] = w[a]!))
+      return [out, { t: state.t + 1 }]
+    },
+  })
+const oldNashMtl = oldUtilityRule("old-nash-mtl", 1)
+const oldFairGrad = oldUtilityRule("old-fairgrad", 2)
 
 /** Old ConFIG: a task with ‖gᵢ‖² ≤ ε·max‖g‖² counted as zero. */
 const oldConfig = taskRuleInterpreter({
@@ -112,24 +118,6 @@ const oldConfig = taskRuleInterpreter({
     const uu = quadraticForm(gram, beta)
     const length = matVec(gram, beta).reduce((s, x) => s + x, 0)
     return [beta.map((b) => (length / uu) * b), { t: state.t + 1 }]
-  },
-})
-
-/** Old FairGrad (α = 2): the same cold-start Newton solve as the old Nash-MTL, on gram/‖gram‖_F. */
-const oldFairGrad = taskRuleInterpreter({
-  name: "old-fairgrad",
-  description: "FairGrad as before issue #23.",
-  options: Schema.Struct({}),
-  init: () => ({ t: 0 }),
-  weights: (input, state) => {
-    const k = input.gram.size
-    const frobenius = Math.sqrt(input.gram.values.reduce((s, x) => s + x * x, 0))
-    const live = [...Array(k).keys()].filter((i) => input.gram.values[i * k + i]! > input.resolution)
-    const sub = symmetricFrom(live.length, (a, b) => input.gram.values[live[a]! * k + live[b]!]! / frobenius)
-    const w = oldUtilityWeights(sub, 2)
-    const out = new Float64Array(k)
-    if (w !== undefined) live.forEach((i, a) => (out[i] = w[a]!))
-    return [out, { t: state.t + 1 }]
   },
 })
 
