@@ -300,6 +300,9 @@ export const installPackedMatMul = (options: PackedMatMulOptions = {}): PackedMa
     variant: kernel.relaxed ? "relaxed-fma" : "plain-simd",
     binding: undefined,
   }
+  // Bind now, so that a backend the kernel cannot run on (the threaded build's shared memory) keeps
+  // tfjs's kernels and says so, instead of falling back on every call.
+  if (bindingFor(installation, tf.findBackend(backend)) === undefined) return { backend, installed: false, variant: "tfjs" }
   for (const name of kernelNames) {
     const original = tf.getKernel(name, backend)
     if (original === undefined) continue
@@ -338,6 +341,9 @@ export const uninstallPackedMatMul = (backend?: string): void => {
  * `relaxed-fma`'s bits depend on the CPU.
  */
 export const matMulKernelVariant = (backend: string = tf.getBackend()): MatMulKernelVariant => installations.get(backend)?.variant ?? "tfjs"
+
+/** True when the packed kernel is installed on `backend` (default: the active one). */
+export const isPackedMatMulInstalled = (backend: string = tf.getBackend()): boolean => installations.has(backend)
 
 /** How many products the packed kernel computed since the process started (lets tests check it ran). */
 export const packedMatMulCount = (): number => packedCalls
