@@ -17,7 +17,8 @@
  * with the old one (`SCALPEL_MATMUL_KERNEL=transpose`'s path), on 1 and 2 workers. Without PyTorch
  * its variants are skipped with a message and the rest runs.
  *
- * `npm run bench -- peer` (`--quick` for fewer rounds, `--tiny` for a smoke run whose figures mean nothing).
+ * `npm run bench -- peer` (`--quick` for fewer rounds, `--tiny` for a smoke run whose figures mean
+ * nothing; `SCALPEL_PEER_PYTHON=/path/to/python3` picks the Python, `none` skips PyTorch).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -38,11 +39,15 @@ import { keptMemoryEnv } from "./measure.ts"
 export const description = "the reference Bloop step's products (GFLOP/s per kernel, SIMD peak) and the step: scalpel (wasm, packed and old kernel, 1 and 2 workers) against PyTorch on 1 and 2 threads"
 
 const script = fileURLToPath(new URL("./peer_step.py", import.meta.url))
-const pythonCandidates = ["/usr/bin/python3", "python3"]
+/** `SCALPEL_PEER_PYTHON` names the Python to use (`none` skips PyTorch); else the system's. */
+const pythonCandidates = (): ReadonlyArray<string> => {
+  const chosen = process.env["SCALPEL_PEER_PYTHON"]?.trim()
+  return chosen === undefined || chosen === "" ? ["/usr/bin/python3", "python3"] : chosen === "none" ? [] : [chosen]
+}
 
 /** The first Python that imports torch, or undefined. */
 const findPython = (): string | undefined =>
-  pythonCandidates.find((python) => spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0)
+  pythonCandidates().find((python) => spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0)
 
 /** Which BLAS the dynamic linker gives libblas.so.3 (Debian's alternatives), for the report. */
 const blasInUse = (): string => {

@@ -154,7 +154,9 @@ const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wa
 
 /**
  * Load and activate one backend, or fail with {@link BackendUnavailable}. Unless
- * `SCALPEL_FAST_MATMUL=0`, also installs the fast transposed products of `fastMatMul.ts` and the
+ * `SCALPEL_FAST_MATMUL=0`, also installs scalpel's matrix products (on wasm the packed SIMD kernel
+ * of `packedMatMul.ts`, see {@link BackendOptions.matMulKernel}; elsewhere, and on the threaded wasm
+ * build, the explicit transposes of `fastMatMul.ts`) and the
  * fast contiguous slices of `fastSlice.ts` the fast gathers of `fastGather.ts` and the fast leading-axis sums of `fastSum.ts` on it (idempotent, and no-ops on backends where the
  * measurements found nothing to gain). `SCALPEL_HOST_KERNELS=0` makes the rules use tfjs tensor
  * operations instead of the fused host sweeps (`hostKernels.ts`), as they do on tfjs-node.

@@ -25,7 +25,7 @@
  * threaded wasm build, whose memory is shared) goes to the kernel that was registered before.
  */
 import { matMulPlainWasmBase64, matMulRelaxedWasmBase64 } from "./kernels/matMulBinary.ts"
-import { shippedTileRows } from "./kernels/matMulWat.ts"
+import { shippedMatMulKernels } from "./kernels/matMulWat.ts"
 import { tf } from "./tf.ts"
 import { type Info, isWasmHeapBackend, type KernelFunc } from "./wasmKernelWrap.ts"
 
@@ -45,7 +45,10 @@ export interface PackedBlocking {
   readonly mc: number
 }
 
-/** The default blocking: a 6×8 tile's B panel (8·kc floats = 8 KB) stays in L1, the A block (mc·kc floats = 96 KB) in L2. */
+/**
+ * The default blocking: a B panel (8·kc floats = 8 KB) stays in L1 while the tiles of an A block
+ * (mc·kc floats, about 96 KB) stream from L2. mc is rounded up to a multiple of the tile rows.
+ */
 export const defaultBlocking: PackedBlocking = { kc: 256, mc: 96 }
 
 /** How to install the packed kernel. */
@@ -98,8 +101,8 @@ const decodeBase64 = (text: string): Uint8Array => Uint8Array.from(atob(text), (
 let shipped: { readonly plain: PackedKernelBinary; readonly relaxed: PackedKernelBinary } | undefined
 const shippedKernels = () =>
   (shipped ??= {
-    plain: { bytes: decodeBase64(matMulPlainWasmBase64), rows: shippedTileRows, relaxed: false },
-    relaxed: { bytes: decodeBase64(matMulRelaxedWasmBase64), rows: shippedTileRows, relaxed: true },
+    plain: { bytes: decodeBase64(matMulPlainWasmBase64), rows: shippedMatMulKernels.plain.rows, relaxed: false },
+    relaxed: { bytes: decodeBase64(matMulRelaxedWasmBase64), rows: shippedMatMulKernels.relaxed.rows, relaxed: true },
   })
 
 /**

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { assembleMatMulKernel, matMulBinaryModuleText } from "../../scripts/kernelAssembly.ts"
 import { activateBackend } from "../../src/core/backend.ts"
 import { installFastMatMul, isFastMatMulInstalled, uninstallFastMatMul } from "../../src/core/fastMatMul.ts"
-import { shippedTileRows } from "../../src/core/kernels/matMulWat.ts"
+import { shippedMatMulKernels } from "../../src/core/kernels/matMulWat.ts"
 import {
   installPackedMatMul,
   matMulKernelVariant,
@@ -174,17 +174,23 @@ describe("the packed wasm kernel: exact within γₖ·(|op(A)|·|op(B)|) of the 
       }
     })
 
-    it(`${variant.name}: tile and block sizes do not change the bits (${shippedTileRows}×8 tile, kc 256, mc 96 against a 4×8 tile, kc 7, mc 8)`, async () => {
-      const other = await assembleMatMulKernel({ rows: 4, relaxed: variant.relaxed })
+    it(`${variant.name}: tile and block sizes do not change the bits (${shippedMatMulKernels[variant.relaxed ? "relaxed" : "plain"].rows}×8 tile, kc 256, mc 96 against 4×8 and 7×8 tiles, kc 7 and 1000, mc 8 and 3)`, async () => {
+      const others = [
+        { rows: 4, blocking: { kc: 7, mc: 8 } },
+        { rows: 7, blocking: { kc: 1000, mc: 3 } },
+      ]
+      const binaries = await Promise.all(others.map((o) => assembleMatMulKernel({ rows: o.rows, relaxed: variant.relaxed })))
       for (const [m, k, n] of [[37, 300, 29], [64, 64, 64], [7, 13, 29]] as const) {
         for (const [transposeA, transposeB] of layouts) {
           const p: Product = { batch: 0, m, k, n, transposeA, transposeB }
           const { aShape, bShape, a, b } = operands(p, m + k + n)
           install({ relaxed: variant.relaxed })
           const shipped = product(p, a, b, aShape, bShape)
-          install({ kernel: { bytes: other, rows: 4, relaxed: variant.relaxed }, blocking: { kc: 7, mc: 8 } })
-          const small = product(p, a, b, aShape, bShape)
-          expect(firstBitDifference(shipped, small), `${m}×${k}×${n} tA=${transposeA} tB=${transposeB}`).toBe(-1)
+          for (const [i, other] of others.entries()) {
+            install({ kernel: { bytes: binaries[i]!, rows: other.rows, relaxed: variant.relaxed }, blocking: other.blocking })
+            const small = product(p, a, b, aShape, bShape)
+            expect(firstBitDifference(shipped, small), `${m}×${k}×${n} tA=${transposeA} tB=${transposeB} against ${other.rows}×8`).toBe(-1)
+          }
         }
       }
     })
