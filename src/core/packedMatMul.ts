@@ -39,17 +39,19 @@ export interface PackedKernelBinary {
   readonly relaxed: boolean
 }
 
-/** Cache blocking: kc entries of k per packed slice, mc rows of A per packed block. */
+/** Cache blocking: kc entries of k per packed slice, mc rows of op(A) and nc columns of op(B) per packed block. */
 export interface PackedBlocking {
   readonly kc: number
   readonly mc: number
+  readonly nc: number
 }
 
 /**
  * The default blocking: a B panel (8·kc floats = 8 KB) stays in L1 while the tiles of an A block
- * (mc·kc floats, about 96 KB) stream from L2. mc is rounded up to a multiple of the tile rows.
+ * (mc·kc floats, about 96 KB) stream from L2; a packed slice of op(B) holds at most nc·kc floats
+ * (2 MB), whatever n is. mc is rounded up to a multiple of the tile rows, nc to one of 8.
  */
-export const defaultBlocking: PackedBlocking = { kc: 256, mc: 96 }
+export const defaultBlocking: PackedBlocking = { kc: 256, mc: 96, nc: 2048 }
 
 /** How to install the packed kernel. */
 export interface PackedMatMulOptions {
@@ -238,14 +240,15 @@ const packedProduct = (installation: Installation, args: Parameters<KernelFunc>[
 
   const out = backend.makeOutput([...outerDims, m, n], "float32")
   if (batch * m * n === 0) return out
-  const { kc: kcMax, mc: mcBlock } = installation.blocking
+  const { kc: kcMax, mc: mcBlock, nc: ncBlock } = installation.blocking
   const rows = installation.kernel.rows
   const kcBlock = Math.max(1, Math.min(kcMax, k))
   const mcRounded = roundUp(Math.max(1, Math.min(roundUp(mcBlock, rows), roundUp(m, rows))), rows)
+  const ncRounded = Math.max(8, Math.min(roundUp(ncBlock, 8), roundUp(n, 8)))
   // Allocate before any view or pointer is read: malloc may grow the heap.
   if (k > 0) {
     reserve(binding, "ap", 4 * mcRounded * kcBlock)
-    reserve(binding, "bp", 4 * roundUp(n, 8) * kcBlock)
+    reserve(binding, "bp", 4 * ncRounded * kcBlock)
   }
   const target = backend.typedArrayFromHeap(out) as Float32Array
   if (bias === undefined) target.fill(0)
@@ -265,13 +268,17 @@ const packedProduct = (installation: Installation, args: Parameters<KernelFunc>[
       const aBase = aPointer + (batchA === 1 ? 0 : index) * 4 * m * k
       const bBase = bPointer + (batchB === 1 ? 0 : index) * 4 * k * n
       const cBase = cPointer + index * 4 * m * n
-      for (let p0 = 0; p0 < k; p0 += kcBlock) {
-        const kc = Math.min(kcBlock, k - p0)
-        exports.packB(bBase + p0 * bDepthStride, workspace.bp, kc, n, bDepthStride, bColumnStride)
-        for (let i0 = 0; i0 < m; i0 += mcRounded) {
-          const mc = Math.min(mcRounded, m - i0)
-          exports.packA(aBase + i0 * aRowStride + p0 * aDepthStride, workspace.ap, mc, kc, aRowStride, aDepthStride)
-          exports.macro(mc, n, kc, workspace.ap, workspace.bp, cBase + i0 * 4 * n, 4 * n, workspace.scratch)
+      // For every entry of C the kc slices come in increasing p, whatever the blocking.
+      for (let j0 = 0; j0 < n; j0 += ncRounded) {
+        const nc = Math.min(ncRounded, n - j0)
+        for (let p0 = 0; p0 < k; p0 += kcBlock) {
+          const kc = Math.min(kcBlock, k - p0)
+          exports.packB(bBase + p0 * bDepthStride + j0 * bColumnStride, workspace.bp, kc, nc, bDepthStride, bColumnStride)
+          for (let i0 = 0; i0 < m; i0 += mcRounded) {
+            const mc = Math.min(mcRounded, m - i0)
+            exports.packA(aBase + i0 * aRowStride + p0 * aDepthStride, workspace.ap, mc, kc, aRowStride, aDepthStride)
+            exports.macro(mc, nc, kc, workspace.ap, workspace.bp, cBase + i0 * 4 * n + 4 * j0, 4 * n, workspace.scratch)
+          }
         }
       }
     }

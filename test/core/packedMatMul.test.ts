@@ -174,10 +174,10 @@ describe("the packed wasm kernel: exact within γₖ·(|op(A)|·|op(B)|) of the 
       }
     })
 
-    it(`${variant.name}: tile and block sizes do not change the bits (${shippedMatMulKernels[variant.relaxed ? "relaxed" : "plain"].rows}×8 tile, kc 256, mc 96 against 4×8 and 7×8 tiles, kc 7 and 1000, mc 8 and 3)`, async () => {
+    it(`${variant.name}: tile and block sizes do not change the bits (${shippedMatMulKernels[variant.relaxed ? "relaxed" : "plain"].rows}×8 tile, kc 256, mc 96 against 4×8 and 7×8 tiles, kc 7 and 1000, mc 8 and 3, nc 16 and 8)`, async () => {
       const others = [
-        { rows: 4, blocking: { kc: 7, mc: 8 } },
-        { rows: 7, blocking: { kc: 1000, mc: 3 } },
+        { rows: 4, blocking: { kc: 7, mc: 8, nc: 16 } },
+        { rows: 7, blocking: { kc: 1000, mc: 3, nc: 8 } },
       ]
       const binaries = await Promise.all(others.map((o) => assembleMatMulKernel({ rows: o.rows, relaxed: variant.relaxed })))
       for (const [m, k, n] of [[37, 300, 29], [64, 64, 64], [7, 13, 29]] as const) {
