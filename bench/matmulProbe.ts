@@ -8,6 +8,7 @@
 import { Effect } from "effect"
 import { activateBackend, type BackendName } from "../src/core/backend.ts"
 import { installFastMatMul, measuredRule, uninstallFastMatMul, type MatMulShape } from "../src/core/fastMatMul.ts"
+import { uninstallPackedMatMul } from "../src/core/packedMatMul.ts"
 import { tf } from "../src/core/tf.ts"
 import { interleave, median, ms, table, timeMs } from "./timing.ts"
 
@@ -59,6 +60,9 @@ const perCall = (fn: () => void, targetMs: number): number => {
 
 const probeBackend = async (backend: BackendName, cases: ReadonlyArray<Case>, rounds: number): Promise<void> => {
   await Effect.runPromise(activateBackend(backend))
+  // This probe compares tfjs's own kernels with and without the explicit transposes (the packed
+  // kernel, the wasm default now, is compared in `npm run bench -- peer`).
+  uninstallPackedMatMul()
   uninstallFastMatMul()
   const rows: Array<Array<string>> = []
   for (const [batch, m, k, n] of cases) {

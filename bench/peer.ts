@@ -11,7 +11,14 @@
  * that message when no Python with torch is found. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which
  * this workplace sets for old OpenBLAS builds, are unset for the PyTorch process alone.
  *
- * `npm run bench -- peer` (`--quick` for fewer rounds).
+ * The same run first prints the step's eight products in GFLOP/s on every product path (scalpel's
+ * packed kernel, plain and relaxed; the old transpose path; XNNPACK alone; PyTorch on one thread)
+ * beside the 128-bit SIMD peak (`stepProducts.ts`), then times the step with the packed kernel and
+ * with the old one (`SCALPEL_MATMUL_KERNEL=transpose`'s path), on 1 and 2 workers. Without PyTorch
+ * its variants are skipped with a message and the rest runs.
+ *
+ * `npm run bench -- peer` (`--quick` for fewer rounds, `--tiny` for a smoke run whose figures mean
+ * nothing; `SCALPEL_PEER_PYTHON=/path/to/python3` picks the Python, `none` skips PyTorch).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -23,18 +30,24 @@ import { activateBackend } from "../src/core/backend.ts"
 import { tf } from "../src/core/tf.ts"
 import { gradientWorkers } from "../src/training/parallel/workerPool.ts"
 import { type TrainingEvent, trainingEvents } from "../src/training/train.ts"
+import { relaxedSimdSupported } from "../src/core/packedMatMul.ts"
 import { lowerBloop, referenceSpec } from "./step.ts"
+import { type ProductPath, printProductRates, selectProductPath, type StepProduct } from "./stepProducts.ts"
 import { median, ms, table } from "./timing.ts"
 import { keptMemoryEnv } from "./measure.ts"
 
-export const description = "the reference Bloop step: scalpel (wasm, 1 and 2 workers) against PyTorch on 1 and 2 threads"
+export const description = "the reference Bloop step's products (GFLOP/s per kernel, SIMD peak) and the step: scalpel (wasm, packed and old kernel, 1 and 2 workers) against PyTorch on 1 and 2 threads"
 
 const script = fileURLToPath(new URL("./peer_step.py", import.meta.url))
-const pythonCandidates = ["/usr/bin/python3", "python3"]
+/** `SCALPEL_PEER_PYTHON` names the Python to use (`none` skips PyTorch); else the system's. */
+const pythonCandidates = (): ReadonlyArray<string> => {
+  const chosen = process.env["SCALPEL_PEER_PYTHON"]?.trim()
+  return chosen === undefined || chosen === "" ? ["/usr/bin/python3", "python3"] : chosen === "none" ? [] : [chosen]
+}
 
 /** The first Python that imports torch, or undefined. */
 const findPython = (): string | undefined =>
-  pythonCandidates.find((python) => spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0)
+  pythonCandidates().find((python) => spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0)
 
 /** Which BLAS the dynamic linker gives libblas.so.3 (Debian's alternatives), for the report. */
 const blasInUse = (): string => {
@@ -75,6 +88,7 @@ const startPeer = (python: string, threads: number, keepMemory = true) => {
     return line.value
   }
   return {
+    ask,
     info: () => ask("info"),
     step: async () => Number(await ask("step")),
     stop: () => child.stdin.end(),
@@ -139,28 +153,52 @@ const nextStep = (pull: Effect.Effect<Chunk.Chunk<TrainingEvent>, Option.Option<
     return Option.isSome(step) && step.value._tag === "Step" ? Effect.succeed(step.value.stepMs) : nextStep(pull)
   })
 
+/** The main thread's product kernel of a session, by its name (the workers keep the one they started with). */
+const kernelOf = (name: string): ProductPath =>
+  name.includes("old kernel") ? "old" : name.includes("relaxed") ? "packed-relaxed" : "packed-plain"
+
 export const run = async (args: ReadonlyArray<string>): Promise<void> => {
+  const tiny = args.includes("--tiny")
+  const quick = tiny || args.includes("--quick")
   const python = findPython()
   if (python === undefined) {
-    console.log("skipped: no Python with PyTorch found. Install it with `apt-get install -y python3-torch libopenblas0-pthread`.")
-    return
+    console.log("PyTorch: skipped (no Python with torch found; install it with `apt-get install -y python3-torch libopenblas0-pthread`). scalpel's variants still run.")
   }
-  const rounds = args.includes("--quick") ? 2 : 5
+  const rounds = tiny ? 1 : quick ? 2 : 5
   // Each round runs a block of `block` consecutive steps of every variant, after a pause: PyTorch's
   // OpenMP and OpenBLAS threads spin for a while after each call, and stepping the variants one
   // step at a time let that spinning land on the next variant (PyTorch 1-thread samples from 30 to
   // 204 ms in one run). The first step of each block is not recorded.
-  const block = 4
-  const pause = () => new Promise((resolve) => setTimeout(resolve, 300))
+  const block = tiny ? 2 : 4
+  const pause = () => new Promise((resolve) => setTimeout(resolve, tiny ? 10 : 300))
   // 2 workers is the milestone on this 2-core machine; 4 shows what oversubscription does.
-  const workerCounts = [2, 4]
-  const torch = { 1: startPeer(python, 1), 2: startPeer(python, 2), default: startPeer(python, 1, false) }
+  const workerCounts = tiny ? [2] : [2, 4]
+  const relaxed = relaxedSimdSupported()
+  const torch =
+    python === undefined ? undefined : { 1: startPeer(python, 1), 2: startPeer(python, 2), default: startPeer(python, 1, false) }
   try {
-    console.log(`PyTorch: ${await torch[1].info()} / ${await torch[2].info()}\nBLAS (libblas.so.3): ${blasInUse()}; cores: ${cpuCount()}`)
-    for (let i = 0; i < 3; i++) for (const peer of Object.values(torch)) await peer.step() // warm-up, not recorded
-    await Effect.runPromise(activateBackend("wasm"))
-    const names = ["scalpel, 1 worker", ...workerCounts.map((n) => `scalpel, ${n} workers`), "PyTorch, 1 thread", "PyTorch, 2 threads", "PyTorch, 1 thread, glibc's default malloc"]
+    if (torch !== undefined) console.log(`PyTorch: ${await torch[1].info()} / ${await torch[2].info()}\nBLAS (libblas.so.3): ${blasInUse()}`)
+    console.log(`cores: ${cpuCount()}; Node ${process.versions.node}; relaxed SIMD ${relaxed ? "validated" : "not validated"} by this engine`)
+    if (torch !== undefined) for (let i = 0; i < 3; i++) for (const peer of Object.values(torch)) await peer.step() // warm-up, not recorded
+    await Effect.runPromise(activateBackend("wasm", { matMulKernel: "packed" }))
+    const peer1 = torch?.[1]
+    await printProductRates({
+      reps: tiny ? 1 : quick ? 5 : 15,
+      rounds: tiny ? 1 : quick ? 2 : 3,
+      ...(peer1 === undefined ? {} : { peer: { gemm: async (p: StepProduct, reps: number) => Number(await peer1.ask(`gemm ${p.m} ${p.k} ${p.n} ${p.transposeA ? 1 : 0} ${p.transposeB ? 1 : 0} ${reps}`)) } }),
+    })
+    console.log("")
+    const scalpelNames = [
+      "scalpel, 1 worker, old kernel",
+      "scalpel, 1 worker",
+      ...(relaxed ? ["scalpel, 1 worker, relaxed"] : []),
+      ...workerCounts.map((n) => `scalpel, ${n} workers`),
+      "scalpel, 2 workers, old kernel",
+    ]
+    const torchNames = torch === undefined ? [] : ["PyTorch, 1 thread", "PyTorch, 2 threads", "PyTorch, 1 thread, glibc's default malloc"]
+    const names = [...scalpelNames, ...torchNames]
     const samples = new Map<string, Array<number>>(names.map((name) => [name, []]))
+    selectProductPath("packed-plain")
     const gemm = [gemmRate()]
     const startup = new Map<string, number>()
     const steps = rounds * block + 1
@@ -169,15 +207,17 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
       Effect.scoped(
         Effect.gen(function* () {
           const sessions: Array<readonly [string, Effect.Effect<Chunk.Chunk<TrainingEvent>, Option.Option<unknown>>]> = []
-          const oneSpec = referenceSpec(steps)
-          sessions.push(["scalpel, 1 worker", yield* Stream.toPull(trainingEvents(oneSpec, lowerBloop(oneSpec)))])
-          for (const n of workerCounts) {
+          for (const name of scalpelNames) {
             const spec = referenceSpec(steps)
-            sessions.push([`scalpel, ${n} workers`, yield* Stream.toPull(trainingEvents(spec, lowerBloop(spec), { workers: gradientWorkers(n, recipe) }))])
+            const workers = /(\d+) workers/.exec(name)?.[1]
+            const options = workers === undefined ? {} : { workers: gradientWorkers(Number(workers), recipe) }
+            sessions.push([name, yield* Stream.toPull(trainingEvents(spec, lowerBloop(spec), options))])
           }
           // Step 1 of each session is a warm-up (first kernel calls allocate XNNPACK operators);
-          // its wall time, from opening the stream, includes starting the workers.
+          // its wall time, from opening the stream, includes starting the workers, which install
+          // the product kernel the training thread has at that moment.
           for (const [name, pull] of sessions) {
+            selectProductPath(kernelOf(name))
             const started = performance.now()
             yield* nextStep(pull)
             startup.set(name, performance.now() - started)
@@ -187,6 +227,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
           const inBlock = (name: string, one: () => Effect.Effect<number>) => () =>
             Effect.gen(function* () {
               yield* Effect.promise(pause)
+              if (name.startsWith("scalpel")) selectProductPath(kernelOf(name))
               for (let i = 0; i < block; i++) {
                 const t = yield* one()
                 if (i > 0) samples.get(name)!.push(t)
@@ -195,51 +236,61 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
           for (let round = 0; round < rounds; round++) {
             const variants: Array<() => Effect.Effect<void>> = [
               ...sessions.map(([name, pull]) => inBlock(name, () => nextStep(pull))),
-              inBlock("PyTorch, 1 thread", () => Effect.promise(() => torch[1].step())),
-              inBlock("PyTorch, 2 threads", () => Effect.promise(() => torch[2].step())),
-              inBlock("PyTorch, 1 thread, glibc's default malloc", () => Effect.promise(() => torch.default.step())),
+              ...(torch === undefined
+                ? []
+                : [
+                    inBlock("PyTorch, 1 thread", () => Effect.promise(() => torch[1].step())),
+                    inBlock("PyTorch, 2 threads", () => Effect.promise(() => torch[2].step())),
+                    inBlock("PyTorch, 1 thread, glibc's default malloc", () => Effect.promise(() => torch.default.step())),
+                  ]),
             ]
             const order = round % 2 === 0 ? variants : [...variants].reverse()
             for (const variant of order) yield* variant()
             yield* Effect.promise(pause)
+            selectProductPath("packed-plain")
             gemm.push(gemmRate())
           }
         }),
       ),
     )
-    const at = (name: string) => median(samples.get(name)!)
-    const one = at("scalpel, 1 worker"), two = at("scalpel, 2 workers"), torch1 = at("PyTorch, 1 thread"), torch2 = at("PyTorch, 2 threads")
+    selectProductPath("packed-plain")
+    const at = (name: string) => median(samples.get(name) ?? [])
+    const oldOne = at("scalpel, 1 worker, old kernel"), one = at("scalpel, 1 worker"), two = at("scalpel, 2 workers")
+    const torch1 = torch === undefined ? Number.NaN : at("PyTorch, 1 thread"), torch2 = torch === undefined ? Number.NaN : at("PyTorch, 2 threads")
     const rate = median(gemm)
     const efficiency = (stepMs: number, n: number) => stepFlops() / (stepMs / 1000) / (Math.min(n, cpuCount() || n) * rate)
     console.log(
       table(
-        ["variant", "step ms (median)", "n", "this / PyTorch 1 thread", "speed-up over 1 worker"],
-        [...samples].map(([name, values]) => [name, ms(median(values)), String(values.length), (median(values) / torch1).toFixed(2), name.startsWith("scalpel") ? (one / median(values)).toFixed(2) : ""]),
+        ["variant", "step ms (median)", "n", "this / PyTorch 1 thread", "speed-up over 1 worker (packed)"],
+        [...samples].map(([name, values]) => [name, ms(median(values)), String(values.length), torch === undefined ? "" : (median(values) / torch1).toFixed(2), name.startsWith("scalpel") ? (one / median(values)).toFixed(2) : ""]),
       ),
     )
-    console.log(`\nscalpel (2 workers) / PyTorch (1 thread) = ${(two / torch1).toFixed(2)} (target ≤ 1.5); / PyTorch (2 threads) = ${(two / torch2).toFixed(2)}`)
-    console.log(`scalpel 1 worker / PyTorch 1 thread = ${(one / torch1).toFixed(2)}; speed-up from 2 workers = ${(one / two).toFixed(2)}`)
+    console.log(`\none worker, packed kernel / old kernel = ${(one / oldOne).toFixed(2)} (target ≤ 0.65)`)
+    if (torch !== undefined) {
+      console.log(`scalpel (2 workers) / PyTorch (1 thread) = ${(two / torch1).toFixed(2)} (target ≤ 2.5); / PyTorch (2 threads) = ${(two / torch2).toFixed(2)}`)
+      console.log(`scalpel 1 worker / PyTorch 1 thread = ${(one / torch1).toFixed(2)}; speed-up from 2 workers = ${(one / two).toFixed(2)}`)
+    } else console.log(`speed-up from 2 workers = ${(one / two).toFixed(2)} (PyTorch skipped)`)
     console.log(
-      `single-thread wasm GEMM (256×1024·1024×1024, median of ${gemm.length}): ${(rate / 1e9).toFixed(1)} GFLOP/s; ` +
+      `single-thread wasm GEMM on the packed kernel (256×1024·1024×1024, median of ${gemm.length}): ${(rate / 1e9).toFixed(1)} GFLOP/s; ` +
         `step matmul throughput (${(stepFlops() / 1e9).toFixed(2)} GFLOP per step / step time) = ` +
         `${(100 * efficiency(one, 1)).toFixed(0)} % of the GEMM rate with 1 worker, ${(100 * efficiency(two, 2)).toFixed(0)} % of 2 × that rate with 2 workers ` +
-        `(target ≥ 70 %; counts the whole step as matmul time, so a lower bound)`,
+        `(counts the whole step as matmul time, so a lower bound)`,
     )
     const startupCost = (startup.get("scalpel, 2 workers") ?? Number.NaN) - (startup.get("scalpel, 1 worker") ?? Number.NaN)
     console.log(
       `first step, from opening the run (starts the workers, warms the kernels): ${[...startup].map(([name, t]) => `${name} ${ms(t)} ms`).join(", ")}; ` +
         `2 workers pay back their extra ${ms(startupCost)} ms after ${Math.max(0, Math.ceil(startupCost / (one - two)))} steps at the medians above`,
     )
-    const threadRates = [1, 2].map(async (n) => [n, await concurrentGemmRate(n, args.includes("--quick") ? 3 : 7)] as const)
+    const threadRates = [1, 2].map(async (n) => [n, await concurrentGemmRate(n, tiny ? 1 : quick ? 3 : 7)] as const)
     const [single, double] = [await threadRates[0]!, await threadRates[1]!]
     console.log(
-      `concurrent GEMM (each thread its own wasm backend, same product): 1 thread ${(single[1] / 1e9).toFixed(1)} GFLOP/s, ` +
+      `concurrent GEMM (each thread its own wasm backend with tfjs's XNNPACK, same product): 1 thread ${(single[1] / 1e9).toFixed(1)} GFLOP/s, ` +
         `2 threads ${(double[1] / 1e9).toFixed(1)} GFLOP/s together = ${((100 * double[1]) / (2 * single[1])).toFixed(0)} % of 2 × one thread ` +
-        `(the ceiling of any 2-thread efficiency on this machine); the 2-worker step reaches ${((100 * stepFlops()) / (two / 1000) / double[1]).toFixed(0)} % of that aggregate rate`,
+        `(how much two cores share caches and memory bandwidth here)`,
     )
     console.log(`samples (ms): ${[...samples].map(([name, values]) => `${name} [${values.map(ms).join(", ")}]`).join("; ")}`)
   } finally {
-    for (const peer of Object.values(torch)) peer.stop()
+    if (torch !== undefined) for (const peer of Object.values(torch)) peer.stop()
   }
 }
 

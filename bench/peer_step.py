@@ -8,7 +8,9 @@ SGD with learning rate 0.01: the same arithmetic as scalpel's session step.
 Protocol (driven by bench/peer.ts): `python3 peer_step.py THREADS` fixes the thread count for the
 whole process (torch.set_num_threads once, before any work: switching it between steps made the
 timings swing 4x). Then one command per line on stdin: `step` runs one step and prints its wall
-time in milliseconds; `info` prints the torch version, the thread count and the BLAS configuration.
+time in milliseconds; `gemm M K N TA TB REPS` times REPS products op(A)·op(B) (op(A) M×K, op(B) K×N;
+TA/TB = 1 for an operand stored transposed, as a transposed view) and prints the median in
+milliseconds; `info` prints the torch version, the thread count and the BLAS configuration.
 EOF ends it.
 """
 import sys
@@ -70,6 +72,19 @@ for line in sys.stdin:
     if words[0] == "info":
         capability = [l.strip(" -") for l in torch.__config__.show().splitlines() if "capability" in l]
         print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); " + "; ".join(capability), flush=True)
+    elif words[0] == "gemm":
+        m, k, n, ta, tb, reps = (int(w) for w in words[1:7])
+        a = torch.randn(k, m).t() if ta else torch.randn(m, k)
+        b = torch.randn(n, k).t() if tb else torch.randn(k, n)
+        times = []
+        with torch.no_grad():
+            a @ b
+            for _ in range(max(1, reps)):
+                start = time.perf_counter()
+                a @ b
+                times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        print(f"{times[len(times) // 2]:.4f}", flush=True)
     elif words[0] == "step":
         start = time.perf_counter()
         step()

@@ -18,6 +18,7 @@
 import { Effect, Stream } from "effect"
 import { activateBackend, type BackendName } from "../src/core/backend.ts"
 import { installFastMatMul, rewrittenMatMulCount, uninstallFastMatMul } from "../src/core/fastMatMul.ts"
+import { installPackedMatMul, packedMatMulCount, uninstallPackedMatMul } from "../src/core/packedMatMul.ts"
 import { installFastSlice, uninstallFastSlice } from "../src/core/fastSlice.ts"
 import { tf, type Scalar, type Tensor, type Tensor1D } from "../src/core/tf.ts"
 import { type DataSource, objective, type Params } from "../src/dsl/objective.ts"
@@ -167,11 +168,13 @@ const readScalar = (x: Tensor): number => tf.tidy(() => tf.sum(x).dataSync()[0]!
 
 /** (a) and (b') run on tfjs's own kernels, (b) and the combine part on scalpel's (SCALPEL_FAST_MATMUL). */
 const useTfjsKernels = (): void => {
+  uninstallPackedMatMul()
   uninstallFastMatMul()
   uninstallFastSlice()
 }
+/** scalpel's default products: the packed kernel on wasm, the explicit transposes elsewhere. */
 const useScalpelKernels = (): void => {
-  installFastMatMul()
+  if (!installPackedMatMul().installed) installFastMatMul()
   installFastSlice()
 }
 
@@ -203,7 +206,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   // variant sees the same machine load. Session steps alternate: even steps with the fast kernels,
   // odd steps with tfjs's own; step 1 is a warm-up.
   await runSession(makeBloopSpec(data.source, 2 * rounds + 1), (step, stepMs) => {
-    if (countAtInstall !== undefined) fastRewrites += rewrittenMatMulCount() - countAtInstall
+    if (countAtInstall !== undefined) fastRewrites += rewrittenMatMulCount() + packedMatMulCount() - countAtInstall
     countAtInstall = undefined
     if (step > 1) (step % 2 === 0 ? samples.scalpel : samples.scalpelNoFast).push(stepMs)
     notePeak(step % 2 === 0 ? "scalpel" : "scalpelNoFast")
@@ -214,7 +217,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     samples.naiveCombine.push(n.combine)
     useScalpelKernels()
     samples.combine.push(combine.step())
-    if ((step + 1) % 2 === 0) countAtInstall = rewrittenMatMulCount()
+    if ((step + 1) % 2 === 0) countAtInstall = rewrittenMatMulCount() + packedMatMulCount()
     else useTfjsKernels()
   })
   const rewritesPerFastStep = fastRewrites / samples.scalpel.length
@@ -243,7 +246,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   console.log(table(["variant", "step ms (median)", "n", "step / naive", "combine ms (share of step)", "peak RSS MB", "peak tfjs MB"], rows))
   console.log(`\nscalpel wasm step / naive wasm step = ${(scalpelMs / naiveMs).toFixed(3)} (target ≤ 0.333)`)
   console.log(`combine / scalpel wasm step = ${(combineMs / scalpelMs).toFixed(3)} (target ≤ 0.10)`)
-  console.log(`matMul kernel calls rewritten per fast session step: ${rewritesPerFastStep}`)
+  console.log(`matMul kernel calls by scalpel's product path (packed kernel or explicit transposes) per fast session step: ${rewritesPerFastStep}`)
   console.log(`samples (ms): naive [${samples.naive.map(ms).join(", ")}]; scalpel [${samples.scalpel.map(ms).join(", ")}]`)
 }
 

@@ -11,6 +11,7 @@
 export * from "./core/backend.ts"
 export * from "./core/errors.ts"
 export { type LearningRateSchedule, type OptimizerSettings, learningRateAt, scheduleFactor } from "./core/optimizers.ts"
+export { type MatMulKernelChoice, type MatMulKernelVariant, matMulKernelVariant, relaxedSimdSupported } from "./core/packedMatMul.ts"
 export { type Layout, type LayoutEntry, layoutOf } from "./core/paramVector.ts"
 export { type RandomState } from "./core/random.ts"
 export * from "./core/tf.ts"

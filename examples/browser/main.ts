@@ -10,6 +10,7 @@
 import "@tensorflow/tfjs-backend-webgpu"
 import { Cause, Effect, Exit } from "effect"
 import { backendNames, selectBackend, tf, type BackendChoice, type StepEvent } from "scalpel"
+import { checkProducts } from "./productCheck.ts"
 import { methods, readmeSteps, trainReadmeProblem, type ExampleState, type Method } from "./problem.ts"
 
 const page: ExampleState = { state: "idle", results: {} }
@@ -141,6 +142,7 @@ const trainBoth = (choice: BackendChoice, steps: number) =>
     setStatus(`Starting the ${choice} backend…`)
     const backend = yield* selectBackend(choice, { wasmPaths })
     page.backend = backend
+    page.products = checkProducts()
     for (const method of methods) {
       setStatus(`Training ${method} on ${backend.name} (${backend.reason})…`)
       const summary = yield* trainReadmeProblem(method, steps, record(method))

@@ -18,6 +18,7 @@ import {
   type StepEvent,
   type TrainingSummary,
 } from "scalpel"
+import type { ProductCheck } from "./productCheck.ts"
 
 /** The two methods the page compares. */
 export const methods = ["bloop", "weighted-sum"] as const
@@ -37,6 +38,8 @@ export interface ExampleState {
   state: "idle" | "running" | "done" | "failed"
   backend?: BackendInfo
   results: Partial<Record<Method, MethodResult>>
+  /** The product check of `productCheck.ts` on the page's backend. */
+  products?: ProductCheck
   error?: string
 }
 

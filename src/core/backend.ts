@@ -20,7 +20,15 @@
  */
 import { Config, Context, Effect, Layer, Option } from "effect"
 import { BackendUnavailable } from "./errors.ts"
-import { installFastMatMul, parseFastMatMulSetting } from "./fastMatMul.ts"
+import { installFastMatMul, parseFastMatMulSetting, uninstallFastMatMul } from "./fastMatMul.ts"
+import {
+  installPackedMatMul,
+  type MatMulKernelChoice,
+  matMulKernelChoices,
+  parseMatMulKernelSetting,
+  parseRelaxedSimdSetting,
+  uninstallPackedMatMul,
+} from "./packedMatMul.ts"
 import { useHostKernels } from "./hostKernels.ts"
 import { installFastGather } from "./fastGather.ts"
 import { installFastSlice } from "./fastSlice.ts"
@@ -54,6 +62,20 @@ export interface BackendOptions {
    * are used and this is not needed.
    */
   readonly wasmPaths?: string | Readonly<Record<string, string>>
+  /**
+   * Which matrix products the `wasm` backend runs (default: `SCALPEL_MATMUL_KERNEL`, else
+   * `packed`): `packed`, scalpel's register-blocked SIMD kernel (`packedMatMul.ts`); `transpose`,
+   * tfjs's kernels behind explicit transposes (`fastMatMul.ts`, the path before the packed kernel);
+   * `tfjs`, tfjs's kernels as they are. Other backends always keep tfjs's kernels, with the
+   * `transpose` rule where it was measured to pay.
+   */
+  readonly matMulKernel?: MatMulKernelChoice
+  /**
+   * Run the packed kernel's relaxed-SIMD variant (`f32x4.relaxed_madd`, fused where the CPU has
+   * FMA) when the engine validates it (Node ≥ 22, Chromium ≥ 114). Default: `SCALPEL_RELAXED_SIMD`
+   * (`1` turns it on), else off. Its bits depend on the CPU; `matMulKernelVariant()` records which ran.
+   */
+  readonly relaxedSimd?: boolean
 }
 
 /** What the running process computes on. */
@@ -132,7 +154,9 @@ const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wa
 
 /**
  * Load and activate one backend, or fail with {@link BackendUnavailable}. Unless
- * `SCALPEL_FAST_MATMUL=0`, also installs the fast transposed products of `fastMatMul.ts` and the
+ * `SCALPEL_FAST_MATMUL=0`, also installs scalpel's matrix products (on wasm the packed SIMD kernel
+ * of `packedMatMul.ts`, see {@link BackendOptions.matMulKernel}; elsewhere, and on the threaded wasm
+ * build, the explicit transposes of `fastMatMul.ts`) and the
  * fast contiguous slices of `fastSlice.ts` the fast gathers of `fastGather.ts` and the fast leading-axis sums of `fastSum.ts` on it (idempotent, and no-ops on backends where the
  * measurements found nothing to gain). `SCALPEL_HOST_KERNELS=0` makes the rules use tfjs tensor
  * operations instead of the fused host sweeps (`hostKernels.ts`), as they do on tfjs-node.
@@ -169,8 +193,14 @@ const activateKnownBackend = (name: BackendName, options: BackendOptions): Effec
       switchSetting("SCALPEL_FAST_MATMUL").pipe(
         Effect.tap((enabled) =>
           enabled
+            ? Effect.flatMap(productSettings(options), ({ kernel, relaxed }) =>
+                Effect.sync(() => installProducts(engineNames[name], kernel, relaxed)),
+              )
+            : Effect.void,
+        ),
+        Effect.tap((enabled) =>
+          enabled
             ? Effect.sync(() => {
-                installFastMatMul({ backend: engineNames[name] })
                 installFastSlice(engineNames[name])
                 installFastGather(engineNames[name])
                 installFastSum(engineNames[name])
@@ -198,6 +228,37 @@ export const silenceFirstUseBanner = (): void => {
   } finally {
     environment.set("PROD", production)
   }
+}
+
+/** The product path and the relaxed-SIMD opt-in: the options, else the environment. */
+const productSettings = (options: BackendOptions): Effect.Effect<{ readonly kernel: MatMulKernelChoice; readonly relaxed: boolean }, BackendUnavailable> =>
+  Effect.gen(function* () {
+    const rawKernel = Option.getOrUndefined(yield* Config.string("SCALPEL_MATMUL_KERNEL").pipe(Config.option, Effect.orElseSucceed(() => Option.none<string>())))
+    const kernel = options.matMulKernel ?? parseMatMulKernelSetting(rawKernel)
+    if (kernel === undefined || !(matMulKernelChoices as ReadonlyArray<string>).includes(kernel)) {
+      return yield* Effect.fail(
+        new BackendUnavailable({
+          backend: "wasm",
+          reason: `SCALPEL_MATMUL_KERNEL=${String(options.matMulKernel ?? rawKernel)} names no matrix-product path`,
+          remedy: `Use one of ${matMulKernelChoices.join(", ")} (or leave it unset for packed)`,
+        }),
+      )
+    }
+    const rawRelaxed = Option.getOrUndefined(yield* Config.string("SCALPEL_RELAXED_SIMD").pipe(Config.option, Effect.orElseSucceed(() => Option.none<string>())))
+    return { kernel, relaxed: options.relaxedSimd ?? parseRelaxedSimdSetting(rawRelaxed) }
+  })
+
+/**
+ * Install one product path on `backend`, removing the other: the packed kernel on wasm (the
+ * `transpose` rule stays for other backends, where it is a measured no-op or gain), or the
+ * explicit-transpose wrapper, or nothing.
+ */
+const installProducts = (backend: string, kernel: MatMulKernelChoice, relaxed: boolean): void => {
+  uninstallPackedMatMul(backend)
+  uninstallFastMatMul(backend)
+  if (kernel === "tfjs") return
+  if (kernel === "packed" && installPackedMatMul({ backend, relaxed }).installed) return
+  installFastMatMul({ backend })
 }
 
 /** An on/off environment setting, on unless set to 0, false, off or no. */

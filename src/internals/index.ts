@@ -15,6 +15,17 @@
  * Browser-safe like the main entry: no Node built-ins.
  */
 export { type Optimizer, type OptimizerState, applyStep, decoupledDecayAt, disposeOptimizerState, makeOptimizer } from "../core/optimizers.ts"
+export {
+  type PackedBlocking,
+  type PackedKernelBinary,
+  type PackedMatMulOptions,
+  type PackedMatMulStatus,
+  defaultBlocking,
+  installPackedMatMul,
+  isPackedMatMulInstalled,
+  packedMatMulCount,
+  uninstallPackedMatMul,
+} from "../core/packedMatMul.ts"
 export { type ParamVector, checkLayout, flatten, flattenChecked, sameLayout, unflatten } from "../core/paramVector.ts"
 export {
   type EmaUpdates,

@@ -81,6 +81,12 @@ export interface CheckpointContents {
    * recorded it; such a checkpoint is resumed with a warning that its spec cannot be verified.
    */
   readonly spec?: SpecRecord
+  /**
+   * The matrix-product kernel that computed the run up to this step (`matMulKernelVariant()`:
+   * `plain-simd`, `relaxed-fma` or `tfjs`): a record of how its bits were made (the relaxed
+   * variant's depend on the CPU), not checked on resume. Absent in older checkpoints.
+   */
+  readonly matMulKernel?: string
   /** State of the data-sampling generator (mulberry32, see `core/random.ts`). */
   readonly dataRng: number
   readonly skippedSteps: number
@@ -130,6 +136,8 @@ export const CheckpointHeader = Schema.Struct({
   run: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
   /** Optional: older version-1 files do not have it (and older readers ignore it). */
   spec: Schema.optional(Schema.Struct({ digest: Schema.String, description: Schema.Unknown })),
+  /** Optional, likewise: the matrix-product kernel of the run. */
+  matMulKernel: Schema.optional(Schema.String),
   dataRng: Index,
   skippedSteps: Index,
   tensors: Schema.Array(TensorEntry),
@@ -169,6 +177,7 @@ export const encodeCheckpoint = (contents: CheckpointContents): Uint8Array => {
     step: contents.step,
     run: contents.run,
     ...(contents.spec === undefined ? {} : { spec: contents.spec }),
+    ...(contents.matMulKernel === undefined ? {} : { matMulKernel: contents.matMulKernel }),
     dataRng: contents.dataRng,
     skippedSteps: contents.skippedSteps,
     parameters: indexRecord(contents.parameters),
@@ -305,6 +314,7 @@ const decodeOrThrowInvalid = (bytes: Uint8Array): CheckpointContents => {
     step: header.step,
     run: header.run,
     ...(header.spec === undefined ? {} : { spec: { digest: header.spec.digest, description: header.spec.description as JsonValue } }),
+    ...(header.matMulKernel === undefined ? {} : { matMulKernel: header.matMulKernel }),
     dataRng: header.dataRng,
     skippedSteps: header.skippedSteps,
     parameters: tensorRecord(header.parameters, "header.parameters"),

@@ -4,6 +4,7 @@
  * the contents are a host copy of the session state and the parameters.
  */
 import { Effect, Either } from "effect"
+import { matMulKernelVariant } from "../core/packedMatMul.ts"
 import {
   type CheckpointContents,
   CheckpointError,
@@ -38,6 +39,7 @@ export const snapshot = (ctx: RunContext, state: SessionState): Either.Either<Ch
       step: state.completed,
       run: runIdentity(ctx.spec, ctx.rule, ctx.layout),
       spec: ctx.specRecord,
+      matMulKernel: matMulKernelVariant(),
       dataRng: state.rng,
       skippedSteps: state.skipped,
       parameters,

@@ -3,6 +3,7 @@
  * watches a run: the command line's progress and events log, the checkpoint writer, and the
  * callbacks of `trainPromise`.
  */
+import type { MatMulKernelVariant } from "../core/packedMatMul.ts"
 import type { Params } from "../dsl/objective.ts"
 import type { ConstraintStatus } from "./constraints.ts"
 import type { Divergence } from "./divergence.ts"
@@ -30,6 +31,12 @@ export interface StepEvent {
 export interface TrainingSummary<O extends string = string> {
   readonly rule: string
   readonly backend: string
+  /**
+   * The matrix-product kernel the run computed with (`matMulKernelVariant()`): `plain-simd` or
+   * `relaxed-fma` (scalpel's packed wasm kernel; the relaxed one's bits depend on the CPU), or
+   * `tfjs` (tfjs's own kernels).
+   */
+  readonly matMulKernel: MatMulKernelVariant
   readonly steps: number
   readonly skippedSteps: number
   /** Losses of the first step this session ran (its mini-batches), by objective. */

@@ -1,6 +1,8 @@
 /** Opening the gradient workers of a data-parallel run (`TrainingOptions.workers`). */
 import { Effect, type Scope } from "effect"
 import { layoutOf } from "../core/paramVector.ts"
+import { isFastMatMulInstalled } from "../core/fastMatMul.ts"
+import { matMulKernelVariant } from "../core/packedMatMul.ts"
 import { tf } from "../core/tf.ts"
 import type { Spec } from "../dsl/spec.ts"
 import { objectivesOf } from "../dsl/structure.ts"
@@ -30,6 +32,8 @@ export const openGradientWorkers = (
   const engine = tf.getBackend()
   return workers.open({
     backend: backendOfEngine[engine] ?? engine,
+    matMulKernel: matMulKernelVariant(engine),
+    transposeRewrite: isFastMatMulInstalled(engine),
     objectives: objectives.map((o) => o.name),
     sourceOf: sourceSlots(objectives).sourceOf,
     layout: layoutOf(spec.parameters),

@@ -1,4 +1,5 @@
 /** The summary a finished run reports: final losses and evaluations on whole data sets, divergence. */
+import { matMulKernelVariant } from "../core/packedMatMul.ts"
 import { tf } from "../core/tf.ts"
 import { constraintStatus } from "./constraints.ts"
 import { divergenceOf } from "./divergence.ts"
@@ -24,6 +25,7 @@ export const summarize = (session: Session, options: TrainingOptions, end: RunEn
   return {
     rule: ctx.rule.name,
     backend: tf.getBackend(),
+    matMulKernel: matMulKernelVariant(),
     steps: state.completed,
     skippedSteps: state.skipped,
     firstLosses: first,

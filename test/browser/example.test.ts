@@ -148,6 +148,9 @@ describe.skipIf(missing !== undefined)("the browser example in headless Chromium
       expect(page.backend?.name).toBe("wasm")
       for (const method of methods) expect(page.results[method]?.engine).toBe("wasm")
       expect(page.results.bloop?.steps).toBe(readmeSteps)
+      // scalpel's packed SIMD product kernel is installed in the browser build and exact (within γₖ) in every layout.
+      expect(page.products?.kernel).toBe("plain-simd")
+      expect(page.products?.worstRatio).toBeLessThanOrEqual(1)
       expectReadmeOutcome(page)
       expectClose(page, await nodeRun("wasm", readmeSteps), 1e-6)
       // Not cross-origin isolated: the single-threaded SIMD build, fetched from the folder given as wasmPaths.
@@ -175,6 +178,9 @@ describe.skipIf(missing !== undefined)("the browser example in headless Chromium
       expect(page.pageErrors).toEqual([])
       expect(page.state).toBe("done")
       expect(requested).toContain("isolated:/wasm/tfjs-backend-wasm-threaded-simd.wasm")
+      // The packed kernel imports an unshared memory: the threaded build keeps tfjs's products.
+      expect(page.products?.kernel).toBe("tfjs")
+      expect(page.products?.worstRatio).toBeLessThanOrEqual(1)
       expectClose(page, await nodeRun("wasm", shortSteps), 1e-4)
     },
     300_000,

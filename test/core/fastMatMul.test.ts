@@ -11,6 +11,7 @@ import {
   rewrittenMatMulCount,
   uninstallFastMatMul,
 } from "../../src/core/fastMatMul.ts"
+import { isPackedMatMulInstalled, uninstallPackedMatMul } from "../../src/core/packedMatMul.ts"
 import { nextFloat, seedState } from "../../src/core/random.ts"
 import { tf } from "../../src/core/tf.ts"
 
@@ -214,6 +215,8 @@ const firstViolation = (x: ArrayLike<number>, y: ArrayLike<number>, bound: (i: n
 describe.each(["wasm", "cpu"] as const)("fast transposed matMul on %s", (backend) => {
   beforeAll(async () => {
     await Effect.runPromise(activateBackend(backend))
+    // These tests are about the explicit-transpose path over tfjs's own kernels, not the packed kernel.
+    uninstallPackedMatMul()
   })
   afterAll(() => uninstallFastMatMul())
 
@@ -329,9 +332,10 @@ describe.each(["wasm", "cpu"] as const)("fast transposed matMul on %s", (backend
     expect(isFastMatMulInstalled(backend)).toBe(false)
   })
 
-  it("activateBackend installs the fast path unless SCALPEL_FAST_MATMUL=0", async () => {
+  it("activateBackend installs the fast path unless SCALPEL_FAST_MATMUL=0 (on wasm with SCALPEL_MATMUL_KERNEL=transpose; its default there is the packed kernel)", async () => {
+    const choice: ReadonlyArray<readonly [string, string]> = backend === "wasm" ? [["SCALPEL_MATMUL_KERNEL", "transpose"]] : []
     const activate = (env: ReadonlyArray<readonly [string, string]>) =>
-      Effect.runPromise(activateBackend(backend).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(env)))))
+      Effect.runPromise(activateBackend(backend).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([...choice, ...env])))))
     uninstallFastMatMul()
     await activate([["SCALPEL_FAST_MATMUL", "0"]])
     expect(isFastMatMulInstalled(backend)).toBe(false)
@@ -339,6 +343,7 @@ describe.each(["wasm", "cpu"] as const)("fast transposed matMul on %s", (backend
     expect(isFastMatMulInstalled(backend)).toBe(true)
     await activate([])
     expect(isFastMatMulInstalled(backend)).toBe(true)
+    expect(isPackedMatMulInstalled(backend)).toBe(false)
   })
 })
 

@@ -54,6 +54,8 @@ describe("checkpoint and resume", () => {
         const split = await Effect.runPromise(readCheckpoint(file(`${method}-split.ckpt`)))
         expect(full.step).toBe(steps)
         expect(split.step).toBe(steps)
+        // The checkpoint records the product kernel that computed the run.
+        expect(full.matMulKernel).toBe(backend === "wasm" ? "plain-simd" : "tfjs")
         const a = fullStateBytes(full)
         const b = fullStateBytes(split)
         expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort())

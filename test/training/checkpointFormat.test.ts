@@ -8,6 +8,7 @@ import { type CheckpointContents, decodeCheckpoint, encodeCheckpoint, HostTensor
 const contents: CheckpointContents = {
   step: 7,
   run: { rule: "bloop", seed: 3, optimizer: { kind: "adam", learningRate: 0.01 } },
+  matMulKernel: "relaxed-fma",
   dataRng: 4_000_000_123,
   skippedSteps: 1,
   parameters: {
@@ -54,6 +55,9 @@ describe("checkpoint format", () => {
     expect(Number.isNaN(flags.weird)).toBe(true)
     expect(flags.far).toBe(Number.NEGATIVE_INFINITY)
     expect(decoded.dataRng).toBe(4_000_000_123)
+    expect(decoded.matMulKernel).toBe("relaxed-fma")
+    const { matMulKernel: _, ...older } = contents
+    expect(Either.getOrThrow(decodeCheckpoint(encodeCheckpoint(older))).matMulKernel).toBeUndefined()
   })
 
   it("hostile input: any byte mutation or truncation gives a CheckpointError naming the problem, or loads the identical checkpoint", () => {

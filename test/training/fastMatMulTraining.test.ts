@@ -2,6 +2,7 @@ import { Chunk, Effect, Stream } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { activateBackend } from "../../src/core/backend.ts"
 import { installFastMatMul, rewrittenMatMulCount, uninstallFastMatMul } from "../../src/core/fastMatMul.ts"
+import { uninstallPackedMatMul } from "../../src/core/packedMatMul.ts"
 import { tf, type Scalar, type Tensor } from "../../src/core/tf.ts"
 import { type DataSource, objective, type Params } from "../../src/dsl/objective.ts"
 import { makeSpec, type ParameterDeclaration, sgd } from "../../src/dsl/spec.ts"
@@ -56,6 +57,8 @@ describe("training with the fast matMul path", () => {
   let source: DataSource<Batch>
   beforeAll(async () => {
     await Effect.runPromise(activateBackend("wasm"))
+    // The explicit-transpose path over tfjs's own kernels (not the packed kernel, tested in packedMatMul.test.ts).
+    uninstallPackedMatMul()
     x = tf.randomNormal([examples, widths[0]], 0, 1, "float32", 21)
     const labels = tf.randomUniform([examples], 0, widths[3], "int32", 22)
     y = tf.oneHot(labels, widths[3]).toFloat()

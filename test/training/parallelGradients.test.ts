@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { Chunk, Effect, Either, Stream } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { activateBackend } from "../../src/core/backend.ts"
+import { matMulKernelVariant, uninstallPackedMatMul } from "../../src/core/packedMatMul.ts"
 import { tf } from "../../src/core/tf.ts"
 import { bloop } from "../../src/interpreters/bloop.ts"
 import { gradientWorkers } from "../../src/training/parallel/workerPool.ts"
@@ -47,6 +48,29 @@ describe("data-parallel gradients", () => {
       }
     }
     expect(two[0]!.fit).not.toBe(Number.NaN)
+  })
+
+  it("each worker runs the training thread's matrix-product kernel (the packed one by default; tfjs's when the thread uninstalled it), and the summary records it", async () => {
+    const kernelOfRun = () =>
+      Effect.gen(function* () {
+        const options = { steps: 2, batchSize: 8 }
+        const spec = mlpSpec(options)
+        const rule = yield* bloop.lower(spec.structure, yield* bloop.decodeOptions({ rho: 0.1 }), { seed: spec.seed })
+        const events = Chunk.toArray(
+          yield* Stream.runCollect(trainingEvents(spec, rule, { workers: gradientWorkers(2, { module: recipeModule, export: "mlpSpec", argument: options }) })),
+        )
+        const finished = events.find((e) => e._tag === "Finished")
+        return finished?._tag === "Finished" ? finished.summary.matMulKernel : undefined
+      })
+    expect(await Effect.runPromise(kernelOfRun())).toBe(matMulKernelVariant("wasm"))
+    expect(matMulKernelVariant("wasm")).not.toBe("tfjs")
+    uninstallPackedMatMul()
+    try {
+      // Before the workers followed the training thread, they installed the packed kernel here and the pool refused them.
+      expect(await Effect.runPromise(kernelOfRun())).toBe("tfjs")
+    } finally {
+      await Effect.runPromise(activateBackend("wasm"))
+    }
   })
 
   it("a given number of workers is bit-for-bit deterministic", async () => {

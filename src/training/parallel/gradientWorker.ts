@@ -8,6 +8,7 @@ import { parentPort, workerData } from "node:worker_threads"
 import { Effect } from "effect"
 import { activateBackend, type BackendName } from "../../core/backend.ts"
 import { hostValues } from "../../core/hostKernels.ts"
+import { matMulKernelVariant } from "../../core/packedMatMul.ts"
 import { flattenChecked, layoutOf } from "../../core/paramVector.ts"
 import { tf, type Tensor } from "../../core/tf.ts"
 import { type Objective, trainingContext } from "../../dsl/objective.ts"
@@ -25,7 +26,18 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 const fail = (message: Omit<FailureMessage, "_tag">) => port.postMessage({ _tag: "Failed", ...message } satisfies FailureMessage)
 
 const start = async () => {
-  await Effect.runPromise(activateBackend(setup.backend as BackendName))
+  // The training thread's product kernel, so that every share of a step uses the same arithmetic.
+  const kernel = setup.matMulKernel
+  await Effect.runPromise(
+    activateBackend(
+      setup.backend as BackendName,
+      kernel === undefined
+        ? {}
+        : kernel === "tfjs"
+          ? { matMulKernel: setup.transposeRewrite === true ? "transpose" : "tfjs" }
+          : { matMulKernel: "packed", relaxedSimd: kernel === "relaxed-fma" },
+    ),
+  )
   const built = await buildSpec(setup.recipe)
   const declared = new Map(objectivesOf(built.spec.structure).map((o) => [o.name, o]))
   const objectives: Array<Objective<any>> = setup.objectives.map((name) => {
@@ -39,7 +51,7 @@ const start = async () => {
   const { sources, sourceOf } = sourceSlots(objectives)
   const theta = new Float32Array(setup.theta, 0, setup.parameterCount)
   const slots = objectives.map((_, k) => new Float32Array(setup.gradients, k * setup.parameterCount * 4, setup.parameterCount))
-  port.postMessage({ _tag: "Ready", parameters: layout.entries.map((e) => [e.name, e.size] as const), sourceOf } satisfies ReadyMessage)
+  port.postMessage({ _tag: "Ready", parameters: layout.entries.map((e) => [e.name, e.size] as const), sourceOf, matMulKernel: matMulKernelVariant() } satisfies ReadyMessage)
 
   let current: string | undefined
   const step = (request: StepRequest): StepReply => {

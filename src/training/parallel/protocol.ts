@@ -6,6 +6,7 @@
  * flat gradient slot per data objective. Messages carry only small things: the step's example
  * indices, the losses, finiteness flags and errors.
  */
+import type { MatMulKernelVariant } from "../../core/packedMatMul.ts"
 import { Data, type Effect, type Scope } from "effect"
 import type { Layout } from "../../core/paramVector.ts"
 
@@ -30,6 +31,13 @@ export interface WorkerSetup {
   readonly worker: number
   readonly recipe: SpecRecipe
   readonly backend: string
+  /**
+   * The training thread's matrix-product kernel (`matMulKernelVariant()`): the worker installs the
+   * same one, so that every share of a step is computed with the same arithmetic.
+   */
+  readonly matMulKernel?: MatMulKernelVariant
+  /** With `matMulKernel` `tfjs`: whether the training thread wraps tfjs's kernels with explicit transposes (`fastMatMul.ts`). */
+  readonly transposeRewrite?: boolean
   /** Objective names in the rule's order; the worker computes those with data. */
   readonly objectives: ReadonlyArray<string>
   /** θ, `parameterCount` float32 values in layout order. */
@@ -46,6 +54,8 @@ export interface ReadyMessage {
   readonly parameters: ReadonlyArray<readonly [string, number]>
   /** For each objective: the index of its data source among the distinct sources, or -1 without data. */
   readonly sourceOf: ReadonlyArray<number>
+  /** The matrix-product kernel the worker runs (`matMulKernelVariant()` there). */
+  readonly matMulKernel: MatMulKernelVariant
 }
 
 /** Training thread → worker: compute the data objectives' losses and gradients on these examples. */
@@ -97,6 +107,10 @@ export interface WorkerPoolSettings {
   readonly parts: number
   readonly recipe: SpecRecipe
   readonly backend: string
+  /** The training thread's matrix-product kernel, which each worker installs too. */
+  readonly matMulKernel?: MatMulKernelVariant
+  /** With `matMulKernel` `tfjs`: whether the training thread wraps tfjs's kernels with explicit transposes. */
+  readonly transposeRewrite?: boolean
   /** Objective names in the rule's order. */
   readonly objectives: ReadonlyArray<string>
   /** Source index per objective (-1 without data), as the training thread numbers them. */

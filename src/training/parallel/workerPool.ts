@@ -59,6 +59,7 @@ export const openWorkerPool = (settings: WorkerPoolSettings): Effect.Effect<Work
             worker: i + 1,
             recipe: settings.recipe,
             backend: settings.backend,
+            ...(settings.matMulKernel === undefined ? {} : { matMulKernel: settings.matMulKernel, transposeRewrite: settings.transposeRewrite === true }),
             objectives: settings.objectives,
             theta,
             gradients,
@@ -101,7 +102,10 @@ export const openWorkerPool = (settings: WorkerPoolSettings): Effect.Effect<Work
     })
     const expected = settings.layout.entries.map((e) => `${e.name}:${e.size}`).join(", ")
     for (const [i, message] of ready.entries()) {
-      const { parameters, sourceOf } = message as ReadyMessage
+      const { parameters, sourceOf, matMulKernel } = message as ReadyMessage
+      if (settings.matMulKernel !== undefined && matMulKernel !== settings.matMulKernel) {
+        return yield* failure(i + 1, `it runs the ${matMulKernel} matrix-product kernel, the training thread ${settings.matMulKernel}`)
+      }
       const found = parameters.map(([n, s]) => `${n}:${s}`).join(", ")
       if (found !== expected) return yield* failure(i + 1, `its spec declares parameters {${found}}, the run's are {${expected}}`)
       if (sourceOf.join() !== settings.sourceOf.join()) {
