@@ -163,8 +163,10 @@ describe("the packed package, installed offline into a fresh project", { timeout
     expect(proc.stderr).toMatch(/cannot write \/proc\/x: it is inside \/proc, a kernel file system/)
     expect(Date.now() - started).toBeLessThan(60_000)
 
-    // Ctrl-C without --checkpoint: exit 130 and a summary marked interrupted.
-    await writeFile(join(folder, "long.json"), JSON.stringify({ ...JSON.parse(await readFile(join(folder, "spec.json"), "utf8")), steps: 2_000_000 }))
+    // Ctrl-C without --checkpoint: exit 130 and a summary marked interrupted. Signalled at the first
+    // progress line, which comes at a tenth of the run: 100,000 steps put it at step 10,000 (a few
+    // seconds) with 90 % of the run still ahead (2,000,000 waited minutes for step 200,000).
+    await writeFile(join(folder, "long.json"), JSON.stringify({ ...JSON.parse(await readFile(join(folder, "spec.json"), "utf8")), steps: 100_000 }))
     const interrupted = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [join(folder, "node_modules", "scalpel", "dist", "cli", "bin.js"), "run", "long.json", "--out", "interrupted"], {
         cwd: folder,
@@ -180,7 +182,8 @@ describe("the packed package, installed offline into a fresh project", { timeout
       child.on("exit", (code) => resolve({ code, stderr }))
     })
     expect(interrupted.code, interrupted.stderr).toBe(130)
-    const summary = JSON.parse(await readFile(join(folder, "interrupted", "summary.json"), "utf8")) as { summary: { interrupted: boolean } }
+    const summary = JSON.parse(await readFile(join(folder, "interrupted", "summary.json"), "utf8")) as { summary: { interrupted: boolean; steps: number } }
     expect(summary.summary.interrupted).toBe(true)
+    expect(summary.summary.steps).toBeLessThan(100_000)
   })
 })
