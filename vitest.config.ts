@@ -22,6 +22,7 @@ export default defineConfig({
     // there): many files spend most of their time waiting on child processes (the command line,
     // worker processes, Redis, Chromium, tsc), during which the second core would stay idle. Each
     // file still has its own process (forks, isolated), so this changes no test's environment.
+    // VITEST_MAX_FORKS overrides it (vitest reads it after this file).
     poolOptions: { forks: { maxForks: Math.max(2, availableParallelism() - 1) } },
     setupFiles: ["test/support/fastCheckSeed.ts", "test/support/quietTfjs.ts"],
     testTimeout: 120_000,
