@@ -49,3 +49,37 @@ describe("the README's tfjs-layers example (examples/model.ts)", () => {
     expect(out.loaded).toBe(out.after)
   })
 })
+
+describe("the Node versions README states", () => {
+  const readme = readFileSync("README.md", "utf8")
+  const ci = readFileSync(".ci/run", "utf8")
+
+  it("are package.json's engines, and the Node 24 that .ci/run installs and tests on", () => {
+    const engines = (JSON.parse(readFileSync("package.json", "utf8")) as { engines: { node: string } }).engines.node
+    expect(readme).toContain(`\`engines\` says \`${engines}\``)
+    const pinned = /^node24_version=(\S+)$/m.exec(ci)?.[1]
+    expect(pinned).toMatch(/^24\.\d+\.\d+$/)
+    expect(readme).toContain(`CI runs the whole suite on it too (${pinned})`)
+    // Both runs are in the script: the machine's Node, then the pinned one.
+    expect(ci).toMatch(/^suite "\$\(dirname "\$\(command -v node\)"\)"$/m)
+    expect(ci).toMatch(/^suite "\$node24_home\/bin"$/m)
+  })
+
+  it("say which runtimes get the relaxed-SIMD kernel: Node 20 never, and this Node as WebAssembly.validate says", async () => {
+    expect(readme).toMatch(/\| Node 20\.19\+ \| [^|]+ \| plain SIMD only: Node 20 rejects relaxed SIMD \|/)
+    expect(readme).toMatch(/\| Node 24 LTS \| [^|]+ \| plain SIMD by default; relaxed-SIMD fused multiply-add if you opt in \|/)
+    // f32x4.relaxed_madd(local 0, local 1, local 2) in a function (v128, v128, v128) -> v128.
+    const { default: wabt } = await import("wabt")
+    const module = (await wabt()).parseWat(
+      "relaxed.wat",
+      '(module (func (export "f") (param v128 v128 v128) (result v128) (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))))',
+      { simd: true, relaxed_simd: true },
+    )
+    // The project's `lib` has no DOM typings, so no WebAssembly value type (as in src/core/hostSweeps.ts).
+    const { WebAssembly: wasm } = globalThis as unknown as { readonly WebAssembly: { readonly validate: (bytes: Uint8Array) => boolean } }
+    const validates = wasm.validate(module.toBinary({}).buffer)
+    module.destroy()
+    const major = Number(process.versions.node.split(".")[0])
+    expect(validates).toBe(major >= 22)
+  })
+})

@@ -5,8 +5,8 @@
  * checks (packing builds dist/ and takes most of the time).
  */
 import { execFile, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { readFile, writeFile } from "node:fs/promises"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -35,8 +35,12 @@ beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), "scalpel-consumer-"))
   tarball = (await installPackedScalpel(folder)).tarball
 }, 900_000)
-afterAll(() => {
-  if (folder !== "") rmSync(folder, { recursive: true, force: true })
+// Asynchronous, like the install: removing the consumer's node_modules (thousands of files)
+// synchronously blocks the test worker's event loop meanwhile, and on a loaded machine that can pass
+// vitest's fixed 60 s wait for the reply to its own progress messages (seen once, most likely this:
+// "[vitest-worker]: Timeout calling onTaskUpdate" with every test green, and exit code 1).
+afterAll(async () => {
+  if (folder !== "") await rm(folder, { recursive: true, force: true })
 }, 300_000)
 
 // Generous timeouts: each check starts Node or tsc on a fresh install, which is slow on a busy machine.
@@ -163,8 +167,10 @@ describe("the packed package, installed offline into a fresh project", { timeout
     expect(proc.stderr).toMatch(/cannot write \/proc\/x: it is inside \/proc, a kernel file system/)
     expect(Date.now() - started).toBeLessThan(60_000)
 
-    // Ctrl-C without --checkpoint: exit 130 and a summary marked interrupted.
-    await writeFile(join(folder, "long.json"), JSON.stringify({ ...JSON.parse(await readFile(join(folder, "spec.json"), "utf8")), steps: 2_000_000 }))
+    // Ctrl-C without --checkpoint: exit 130 and a summary marked interrupted. Signalled at the first
+    // progress line, which comes at a tenth of the run: 100,000 steps put it at step 10,000 (a few
+    // seconds) with 90 % of the run still ahead (2,000,000 waited minutes for step 200,000).
+    await writeFile(join(folder, "long.json"), JSON.stringify({ ...JSON.parse(await readFile(join(folder, "spec.json"), "utf8")), steps: 100_000 }))
     const interrupted = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [join(folder, "node_modules", "scalpel", "dist", "cli", "bin.js"), "run", "long.json", "--out", "interrupted"], {
         cwd: folder,
@@ -180,7 +186,10 @@ describe("the packed package, installed offline into a fresh project", { timeout
       child.on("exit", (code) => resolve({ code, stderr }))
     })
     expect(interrupted.code, interrupted.stderr).toBe(130)
-    const summary = JSON.parse(await readFile(join(folder, "interrupted", "summary.json"), "utf8")) as { summary: { interrupted: boolean } }
+    const summary = JSON.parse(await readFile(join(folder, "interrupted", "summary.json"), "utf8")) as { summary: { interrupted: boolean; steps: number } }
     expect(summary.summary.interrupted).toBe(true)
+    // Signalled at the line of step 10,000 (a step's line comes after the step), well before the end.
+    expect(summary.summary.steps).toBeGreaterThanOrEqual(10_000)
+    expect(summary.summary.steps).toBeLessThan(100_000)
   })
 })
