@@ -53,7 +53,9 @@ const ExperimentSchema = Schema.Struct({
   sweep: Grid,
   figures: Schema.optional(Figures),
   smoke: Schema.Struct({
-    steps: Schema.Number,
+    /** The smoke run's length: `steps`, or `epochs` (for a family declared in epochs); exactly one. */
+    steps: Schema.optional(Schema.Number),
+    epochs: Schema.optional(Schema.Number),
     lambdas: Schema.Array(Schema.Number),
     seeds: Schema.Number,
     trajectoryEvery: Schema.optional(Schema.Number),
@@ -107,10 +109,14 @@ export const decodeExperiment = (name: string, text: string, smoke: boolean): Ei
       },
     )
     const full = yield* Either.mapLeft(decodeSpecDocument(file.spec), (e) => prefixed(e, "spec"))
+    if ((file.smoke.steps === undefined) === (file.smoke.epochs === undefined)) {
+      return yield* Either.left(new SpecError({ path: "smoke", problem: "expected steps or epochs (one of the two)" }))
+    }
+    const { steps: _steps, epochs: _epochs, ...unsized } = full
     const document: SpecDocument = smoke
       ? {
-          ...full,
-          steps: file.smoke.steps,
+          ...unsized,
+          ...(file.smoke.epochs === undefined ? { steps: file.smoke.steps! } : { epochs: file.smoke.epochs }),
           problem: { ...full.problem, options: { ...full.problem.options, ...file.smoke.problemOptions } },
         }
       : full
