@@ -5,7 +5,7 @@
  */
 import { Effect, Either } from "effect"
 import { makeOptimizer } from "../core/optimizers.ts"
-import { layoutOf } from "../core/paramVector.ts"
+import { flatten, layoutOf } from "../core/paramVector.ts"
 import { tf } from "../core/tf.ts"
 import type { Objective, Params } from "../dsl/objective.ts"
 import type { Spec } from "../dsl/spec.ts"
@@ -81,7 +81,7 @@ export const openSession = (
       pool,
       specRecord: specRecordOf(options.declaration ?? derivedDeclaration(spec, rule, layout)),
     }
-    let current = initialState(rule, optimizer, layout, spec.seed)
+    let current = initialState(rule, optimizer, layout, spec.seed, { parameters: () => flatten(layout, variables) })
     let handedOver = false
     const dispose = () => {
       disposeState(current)
