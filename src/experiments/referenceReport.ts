@@ -47,7 +47,7 @@ export const lambdaGridText = (lambdas: ReadonlyArray<number>): string => {
   const a = logs[0]!
   const b = logs[n - 1]!
   const even = n >= 3 && logs.every((l, i) => Math.abs(l - (a + ((b - a) * i) / (n - 1))) < 1e-9)
-  return even ? `logspace(${formatNumber(a)}, ${formatNumber(b)}, ${n})` : lambdas.map(formatNumber).join(", ")
+  return even ? `logspace(${Number(a.toPrecision(4))}, ${Number(b.toPrecision(4))}, ${n})` : lambdas.map(formatNumber).join(", ")
 }
 
 /**
