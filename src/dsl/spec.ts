@@ -38,9 +38,10 @@ export interface ParameterDeclaration {
  * How a step's examples are drawn from each data source: `"replacement"` (default), uniformly with
  * replacement from the seeded generator; `"epochs"`, without replacement: each epoch shuffles
  * every source (deterministically per seed and epoch) and walks through the order, so that every
- * example is seen once per epoch (see `training/sampling.ts`).
+ * example is seen once per epoch (see `training/sampling.ts`); `"epochs-drop-last"`, the same
+ * with the incomplete last batch of each epoch dropped (⌊n / batchSize⌋ steps an epoch).
  */
-export type Sampling = "replacement" | "epochs"
+export type Sampling = "replacement" | "epochs" | "epochs-drop-last"
 
 /** What to do when a gradient or loss is NaN or infinite. */
 export type NonFinitePolicy = "fail" | "skip"
@@ -63,9 +64,14 @@ export interface Spec<P extends string = string> {
   readonly epochs?: number
 }
 
-/** Steps in one epoch: ⌈n / batchSize⌉ for the largest data source's n among `structure`'s objectives (1 without data). */
-export const stepsPerEpochOf = (structure: Structure, batchSize: number): number =>
-  Math.max(1, Math.ceil(Math.max(0, ...objectivesOf(structure).map((o) => o.data?.size ?? 0)) / batchSize))
+/**
+ * Steps in one epoch: ⌈n / batchSize⌉ for the largest data source's n among `structure`'s
+ * objectives, ⌊n / batchSize⌋ under `"epochs-drop-last"` (at least 1; 1 without data).
+ */
+export const stepsPerEpochOf = (structure: Structure, batchSize: number, sampling?: Sampling): number => {
+  const examples = Math.max(0, ...objectivesOf(structure).map((o) => o.data?.size ?? 0))
+  return Math.max(1, sampling === "epochs-drop-last" ? Math.floor(examples / batchSize) : Math.ceil(examples / batchSize))
+}
 
 /** SGD: θ ← θ − η·d. */
 export const sgd = (options: { readonly learningRate: number; readonly schedule?: LearningRateSchedule }): OptimizerSettings => ({
@@ -269,15 +275,17 @@ export const makeSpec = <D extends ParameterDeclarations>(input: SpecInput<D>): 
     }
   }
   if (input.steps === undefined && input.epochs === undefined) return fail("steps", "expected steps or epochs, got neither")
+  const sampling = input.sampling ?? (input.epochs === undefined ? undefined : "epochs")
+  if (sampling !== undefined && sampling !== "replacement" && sampling !== "epochs" && sampling !== "epochs-drop-last") {
+    return fail("sampling", `expected "replacement", "epochs" or "epochs-drop-last", got ${String(sampling)}`)
+  }
   // A checked spec has both (its steps are its epochs' steps): accepted when they agree.
-  if (input.steps !== undefined && input.epochs !== undefined && input.steps !== input.epochs * stepsPerEpochOf(input.structure, input.batchSize)) {
+  if (input.steps !== undefined && input.epochs !== undefined && input.steps !== input.epochs * stepsPerEpochOf(input.structure, input.batchSize, sampling)) {
     return fail("epochs", `expected steps or epochs, not both (steps ${input.steps}, epochs ${input.epochs})`)
   }
   if (input.steps !== undefined && !positiveInteger(input.steps)) return fail("steps", `expected a positive integer, got ${input.steps}`)
   if (input.epochs !== undefined && !positiveInteger(input.epochs)) return fail("epochs", `expected a positive integer, got ${input.epochs}`)
   if (!positiveInteger(input.batchSize)) return fail("batchSize", `expected a positive integer, got ${input.batchSize}`)
-  const sampling = input.sampling ?? (input.epochs === undefined ? undefined : "epochs")
-  if (sampling !== undefined && sampling !== "replacement" && sampling !== "epochs") return fail("sampling", `expected "replacement" or "epochs", got ${String(sampling)}`)
   const seed = input.seed ?? 0
   if (!Number.isInteger(seed)) return fail("seed", `expected an integer, got ${seed}`)
   return Either.flatMap(validateStructure(input.structure), (structure) => {
@@ -290,7 +298,7 @@ export const makeSpec = <D extends ParameterDeclarations>(input: SpecInput<D>): 
       parameters: input.parameters as Spec<ParameterNames<D>>["parameters"],
       structure,
       optimizer: input.optimizer,
-      steps: input.steps ?? input.epochs! * stepsPerEpochOf(structure, input.batchSize),
+      steps: input.steps ?? input.epochs! * stepsPerEpochOf(structure, input.batchSize, sampling),
       batchSize: input.batchSize,
       seed,
       nonFinite: input.nonFinite ?? "fail",

@@ -10,6 +10,7 @@ import { SpecError } from "../dsl/errors.ts"
 import { issueMessage } from "../dsl/issueMessage.ts"
 import { decodeSpecDocument, MethodReferenceSchema, parseJsonText, type SpecDocument } from "../dsl/json.ts"
 import type { SweepGrid } from "./sweep.ts"
+import type { ReferenceTable } from "./referenceReport.ts"
 import type { ReportFigures } from "./sweepReport.ts"
 
 /** An experiment file cannot be read. */
@@ -42,6 +43,23 @@ const Figures = Schema.Struct({
   trajectoryLambda: Schema.optional(Schema.Number),
   mixedLoss: Schema.optional(Schema.Boolean),
   metric: Schema.optional(Schema.Struct({ name: Schema.String, label: Schema.String })),
+  referenceForm: Schema.optional(Schema.Struct({ auxExpLabel: Schema.String })),
+  epochs: Schema.optional(
+    Schema.Struct({ lambda: Schema.Number, test: Schema.String, accuracy: Schema.String, aux: Schema.String, auxExpLabel: Schema.String }),
+  ),
+})
+
+const Reference = Schema.Struct({
+  source: Schema.String,
+  referenceLabel: Schema.String,
+  otherLabel: Schema.optional(Schema.String),
+  rows: Schema.Array(
+    Schema.Struct({
+      aspect: Schema.Literal("data", "network", "optimizer", "training", "auxiliary", "methods", "lambda"),
+      reference: Schema.String,
+      other: Schema.optional(Schema.String),
+    }),
+  ),
 })
 
 const ExperimentSchema = Schema.Struct({
@@ -52,8 +70,14 @@ const ExperimentSchema = Schema.Struct({
   spec: Schema.Unknown,
   sweep: Grid,
   figures: Schema.optional(Figures),
+  /** A published setting the family reproduces: its configuration beside the family's. */
+  reference: Schema.optional(Reference),
+  /** Another family whose committed results the report compares with (its name). */
+  compareWith: Schema.optional(Schema.String),
   smoke: Schema.Struct({
-    steps: Schema.Number,
+    /** The smoke run's length: `steps`, or `epochs` (for a family declared in epochs); exactly one. */
+    steps: Schema.optional(Schema.Number),
+    epochs: Schema.optional(Schema.Number),
     lambdas: Schema.Array(Schema.Number),
     seeds: Schema.Number,
     trajectoryEvery: Schema.optional(Schema.Number),
@@ -71,6 +95,8 @@ export interface Experiment {
   readonly document: SpecDocument
   readonly grid: SweepGrid
   readonly figures: ReportFigures
+  readonly reference?: ReferenceTable | undefined
+  readonly compareWith?: string | undefined
 }
 
 /** The folder of the experiment files shipped with scalpel. */
@@ -107,10 +133,14 @@ export const decodeExperiment = (name: string, text: string, smoke: boolean): Ei
       },
     )
     const full = yield* Either.mapLeft(decodeSpecDocument(file.spec), (e) => prefixed(e, "spec"))
+    if ((file.smoke.steps === undefined) === (file.smoke.epochs === undefined)) {
+      return yield* Either.left(new SpecError({ path: "smoke", problem: "expected steps or epochs (one of the two)" }))
+    }
+    const { steps: _steps, epochs: _epochs, ...unsized } = full
     const document: SpecDocument = smoke
       ? {
-          ...full,
-          steps: file.smoke.steps,
+          ...unsized,
+          ...(file.smoke.epochs === undefined ? { steps: file.smoke.steps! } : { epochs: file.smoke.epochs }),
           problem: { ...full.problem, options: { ...full.problem.options, ...file.smoke.problemOptions } },
         }
       : full
@@ -122,7 +152,18 @@ export const decodeExperiment = (name: string, text: string, smoke: boolean): Ei
           trajectoryEvery: file.sweep.trajectoryEvery === undefined ? undefined : (file.smoke.trajectoryEvery ?? file.sweep.trajectoryEvery),
         }
       : file.sweep
-    return { name, title: file.title, setup: file.setup, mainLabel: file.mainLabel, auxLabel: file.auxLabel, document, grid, figures: file.figures ?? {} }
+    return {
+      name,
+      title: file.title,
+      setup: file.setup,
+      mainLabel: file.mainLabel,
+      auxLabel: file.auxLabel,
+      document,
+      grid,
+      figures: file.figures ?? {},
+      ...(file.reference === undefined ? {} : { reference: file.reference }),
+      ...(file.compareWith === undefined ? {} : { compareWith: file.compareWith }),
+    }
   })
 
 /** Load a shipped experiment by name. */

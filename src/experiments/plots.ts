@@ -18,6 +18,8 @@ export interface FrontPlotOptions {
   readonly title: string
   readonly mainLabel: string
   readonly auxLabel: string
+  /** Log scales on both axes (the values must be positive); otherwise log only where values span more than a decade. */
+  readonly log?: boolean
 }
 
 /** A method's colour and marker in every figure. */
@@ -59,10 +61,10 @@ const methodEncodings = (methods: ReadonlyArray<string>) => {
 }
 
 /** A log scale when the values span more than a decade and are all positive; no padding to zero, no rounding out. */
-const scaleFor = (values: ReadonlyArray<number>) => {
+const scaleFor = (values: ReadonlyArray<number>, log = false) => {
   const positive = values.every((v) => v > 0)
   const span = positive ? Math.max(...values) / Math.min(...values) : 1
-  return positive && span > 10 ? { type: "log" as const, nice: false } : { zero: false, nice: false }
+  return positive && (span > 10 || log) ? { type: "log" as const, nice: false } : { zero: false, nice: false }
 }
 
 /** A point of a front with what its figure needs: error-bar ends, whether it is on its method's front, its λ as text. */
@@ -111,8 +113,8 @@ const plotted = (points: ReadonlyArray<FrontPoint>, logMain: boolean, logAux: bo
  * (dominated points stay visible, unjoined); one fixed colour and marker per method.
  */
 export const frontPlotSpec = (points: ReadonlyArray<FrontPoint>, options: FrontPlotOptions): vegaLite.TopLevelSpec => {
-  const xScale = scaleFor(points.flatMap((p) => [p.aux, p.aux + p.auxStd]))
-  const yScale = scaleFor(points.flatMap((p) => [p.main, p.main + p.mainStd]))
+  const xScale = scaleFor(points.flatMap((p) => [p.aux, p.aux + p.auxStd]), options.log === true)
+  const yScale = scaleFor(points.flatMap((p) => [p.main, p.main + p.mainStd]), options.log === true)
   const values = plotted(points, "type" in yScale, "type" in xScale)
   const { color, shape } = methodEncodings(points.map((p) => p.method))
   const x = { field: "aux", type: "quantitative" as const, title: options.auxLabel, scale: xScale }

@@ -141,6 +141,22 @@ export interface Trajectory {
   readonly aux: ReadonlyArray<number>
 }
 
+/**
+ * One run, epoch by epoch (for runs declared in epochs): at the end of each epoch, the mean of the
+ * epoch's mini-batch losses of each level (what the Bloop authors' script prints as its train
+ * loss) and every evaluation measured on its whole data set (held-out losses, accuracies, and the
+ * auxiliary objectives, which read no data, at the epoch's last parameters).
+ */
+export interface EpochHistory {
+  /** The step that ends each epoch. */
+  readonly steps: ReadonlyArray<number>
+  /** Mean over the epoch's steps of the main level's mini-batch loss. */
+  readonly trainMain: ReadonlyArray<number>
+  readonly trainAux: ReadonlyArray<number>
+  /** Each evaluation's value at the end of each epoch, by name (`ce:test`, `accuracy:test`, the auxiliary objectives, ...). */
+  readonly values: Readonly<Record<string, ReadonlyArray<number>>>
+}
+
 /** What one run of a sweep reports. */
 export interface RunRecord {
   readonly method: string
@@ -156,6 +172,8 @@ export interface RunRecord {
   readonly heldOut: boolean
   /** Mini-batch training losses along the run, when the grid asked for them. */
   readonly trajectory?: Trajectory | undefined
+  /** Per-epoch losses and evaluations, for a run declared in epochs. */
+  readonly epochs?: EpochHistory | undefined
   /** Other evaluations (accuracies, ...), by name. */
   readonly metrics: Readonly<Record<string, number>>
   readonly wallTimeMs: number
@@ -198,11 +216,32 @@ export const runDocument = (
         const every = job.trajectoryEvery
         const window = { main: 0, aux: 0, count: 0 }
         const trajectory = { steps: [] as Array<number>, main: [] as Array<number>, aux: [] as Array<number> }
+        // A run declared in epochs is measured at the end of every epoch: the problem's evaluations
+        // and the auxiliary level's objectives that read no data (a function of the weights only).
+        const byEpoch = resolved.spec.epochs !== undefined
+        const epochObjectives = [...resolved.problem.evaluations, ...aux.terms.map((t) => t.objective).filter((o) => o.data === undefined)]
+        const epochWindow = { main: 0, aux: 0, count: 0 }
+        const epochs = { steps: [] as Array<number>, trainMain: [] as Array<number>, trainAux: [] as Array<number>, values: {} as Record<string, Array<number>> }
         let summary: TrainingSummary | undefined
-        yield* trainingEvents(resolved.spec, rule, { evaluations: resolved.problem.evaluations }).pipe(
+        const trainingOptions = byEpoch && epochObjectives.length > 0
+          ? { evaluations: resolved.problem.evaluations, validation: { objectives: epochObjectives, every: { epochs: 1 } } }
+          : { evaluations: resolved.problem.evaluations }
+        yield* trainingEvents(resolved.spec, rule, trainingOptions).pipe(
           Stream.runForEach((event) =>
             Effect.sync(() => {
               if (event._tag === "Finished") summary = event.summary
+              if (event._tag === "Evaluation" && byEpoch) {
+                epochs.steps.push(event.step)
+                epochs.trainMain.push(epochWindow.main / Math.max(1, epochWindow.count))
+                epochs.trainAux.push(epochWindow.aux / Math.max(1, epochWindow.count))
+                for (const [name, value] of Object.entries(event.values)) (epochs.values[name] ??= []).push(value)
+                Object.assign(epochWindow, { main: 0, aux: 0, count: 0 })
+              }
+              if (event._tag === "Step" && byEpoch) {
+                epochWindow.main += levelValue(main.terms, (n) => event.losses[n]!)
+                epochWindow.aux += levelValue(aux.terms, (n) => event.losses[n]!)
+                epochWindow.count += 1
+              }
               if (event._tag !== "Step" || every === undefined) return
               window.main += levelValue(main.terms, (n) => event.losses[n]!)
               window.aux += levelValue(aux.terms, (n) => event.losses[n]!)
@@ -231,6 +270,7 @@ export const runDocument = (
           auxTest: levelValue(aux.terms, testValue),
           heldOut: main.terms.every((t) => finished.evaluations[testName(t.objective.name)] !== undefined),
           ...(every === undefined ? {} : { trajectory }),
+          ...(byEpoch && epochs.steps.length > 0 ? { epochs } : {}),
           metrics: Object.fromEntries(Object.entries(finished.evaluations).filter(([name]) => !used.has(name))),
           wallTimeMs: finished.wallTimeMs,
           backend: finished.backend,

@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { Data, Effect } from "effect"
 import type { MissingOptionalDependency } from "./optionalDependency.ts"
 import { frontPlot, type PlotFailed, seriesPlot } from "./plots.ts"
+import { formatNumber } from "./table.ts"
 import {
   bestPerMethod,
   bestTableMarkdown,
@@ -19,6 +20,17 @@ import {
   recordsCsv,
   trajectoryValues,
 } from "./report.ts"
+import {
+  epochTableMarkdown,
+  epochValues,
+  familyComparisonMarkdown,
+  familyFacts,
+  type FamilyConfiguration,
+  type OtherFamily,
+  type ReferenceTable,
+  referenceFormPoints,
+  referenceTableMarkdown,
+} from "./referenceReport.ts"
 import type { RunRecord, SweepGrid } from "./sweep.ts"
 
 /** Writing an output file failed. */
@@ -42,6 +54,10 @@ export interface SweepDescription {
   readonly steps: number | { readonly epochs: number }
   /** Figures besides the two fronts. */
   readonly figures?: ReportFigures | undefined
+  /** A published setting the family reproduces, and what the family's column is computed from. */
+  readonly reference?: { readonly table: ReferenceTable; readonly family: FamilyConfiguration } | undefined
+  /** Another family's results to compare with (`compareWith` of the experiment file), or `null` when they are not committed. */
+  readonly compareWith?: OtherFamily | null | undefined
 }
 
 /** Optional figures of a report. */
@@ -52,6 +68,16 @@ export interface ReportFigures {
   readonly mixedLoss?: boolean | undefined
   /** Plot and tabulate an evaluation of the runs against λ (e.g. the distance to a known optimum). */
   readonly metric?: { readonly name: string; readonly label: string } | undefined
+  /** The fronts also in a reference's form: the main loss on a log x-axis against exp(aux) (log y-axis), labelled `auxExpLabel`. */
+  readonly referenceForm?: { readonly auxExpLabel: string } | undefined
+  /**
+   * Per-epoch curves and table at (the grid's λ closest to) `lambda`, for runs declared in epochs:
+   * the epoch's mean mini-batch main loss, the evaluations named `test` and `accuracy`, and
+   * exp of the evaluation `aux` (labelled `auxExpLabel`).
+   */
+  readonly epochs?:
+    | { readonly lambda: number; readonly test: string; readonly accuracy: string; readonly aux: string; readonly auxExpLabel: string }
+    | undefined
 }
 
 /** Names of the files a sweep writes, relative to its folder. */
@@ -64,6 +90,9 @@ export const sweepFiles = (name: string) => ({
   trajectoryPlot: `${name}-trajectories.svg`,
   mixedPlot: `${name}-mixed-loss.svg`,
   metricPlot: `${name}-metric.svg`,
+  referenceTrainPlot: `${name}-reference-form-train.svg`,
+  referenceTestPlot: `${name}-reference-form-test.svg`,
+  epochPlot: `${name}-epochs.svg`,
   report: `${name}-report.md`,
 })
 
@@ -90,8 +119,20 @@ export const summarise = (records: ReadonlyArray<RunRecord>, description: SweepD
   const { grid } = description
   const figures = description.figures ?? {}
   const metric = figures.metric
+  const reference = description.reference
+  const referenceForm = figures.referenceForm
+  const epochs = figures.epochs
+  const withEpochs = epochs !== undefined && records.some((r) => r.epochs !== undefined)
   const section = (prefix: string) =>
     [
+      ...(reference === undefined
+        ? []
+        : [
+            `The reference (${reference.table.source}) and this family as it ran (its column is read from the family's document, its problem's options, its grid and the run records):`,
+            "",
+            referenceTableMarkdown(reference.table, familyFacts(reference.family, records), "this family (as run)"),
+            "",
+          ]),
       `Grid: methods ${grid.methods.join(", ")}; λ ∈ {${grid.lambdas.map((l) => String(Number(l.toPrecision(4)))).join(", ")}}; ${grid.seeds} seed(s); ${typeof description.steps === "number" ? `${description.steps} steps` : `${description.steps.epochs} epochs`} per run` +
         (grid.learningRateScaling === "inverse-one-plus-lambda" ? "; learning rate × 1/(1 + λ)" : "") +
         `; ${records.length} runs, ${totalMinutes.toFixed(1)} CPU-minutes of training on ${records[0]?.backend ?? "?"} (indicative: the CPU was shared).`,
@@ -109,6 +150,30 @@ export const summarise = (records: ReadonlyArray<RunRecord>, description: SweepD
       ...(metric === undefined
         ? []
         : ["", `${metric.label} (mean ± standard deviation over seeds):`, "", `![${metric.label}](${prefix}${files.metricPlot})`, "", metricTableMarkdown(records, metric.name)]),
+      ...(referenceForm === undefined
+        ? []
+        : [
+            "",
+            `The same fronts in the reference's form: main loss on a log x-axis against ${referenceForm.auxExpLabel} (log y-axis), means over seeds:`,
+            "",
+            ...(heldOut
+              ? [`| training | held out |`, `|---|---|`, `| ![Reference form, training](${prefix}${files.referenceTrainPlot}) | ![Reference form, held out](${prefix}${files.referenceTestPlot}) |`]
+              : [`![Reference form, training](${prefix}${files.referenceTrainPlot})`]),
+          ]),
+      ...(withEpochs
+        ? [
+            "",
+            `Epoch by epoch at λ = ${formatNumber(epochs.lambda)} (the grid's closest λ): the mean of the epoch's mini-batch main losses, the test loss, the test accuracy and ${epochs.auxExpLabel} at the epoch's end:`,
+            "",
+            `![Per-epoch curves](${prefix}${files.epochPlot})`,
+            "",
+            "<details><summary>Per-epoch values (means over seeds)</summary>",
+            "",
+            epochTableMarkdown(records, epochs.lambda, epochs, epochs.auxExpLabel),
+            "",
+            "</details>",
+          ]
+        : []),
       ...(figures.mixedLoss
         ? ["", `Mixed loss (1 − t)·L_main + t·L_aux, the lowest over the λ grid (each seed its own best λ), against t (the paper's Fig. 6):`, "", `![Mixed loss](${prefix}${files.mixedPlot})`]
         : []),
@@ -125,6 +190,9 @@ export const summarise = (records: ReadonlyArray<RunRecord>, description: SweepD
       frontTable,
       "",
       "</details>",
+      ...(description.compareWith === undefined
+        ? []
+        : ["", familyComparisonMarkdown({ name: description.name, title: description.title, records }, description.compareWith ?? undefined)]),
     ].join("\n")
   return { verdictTrain, verdictTest, bestTable, frontTable, section }
 }
@@ -156,6 +224,21 @@ export const writeSweepOutputs = (
       yield* write(join(folder, files.testPlot), testSvg)
     }
     const figures = description.figures ?? {}
+    if (figures.referenceForm !== undefined) {
+      const formLabels = { mainLabel: figures.referenceForm.auxExpLabel, auxLabel: description.mainLabel, log: true }
+      yield* write(join(folder, files.referenceTrainPlot), yield* frontPlot(referenceFormPoints(records, "train"), { ...formLabels, title: `${description.title}: training (reference form)` }))
+      if (records.some((r) => r.heldOut)) {
+        yield* write(join(folder, files.referenceTestPlot), yield* frontPlot(referenceFormPoints(records, "test"), { ...formLabels, title: `${description.title}: held out (reference form)` }))
+      }
+    }
+    if (figures.epochs !== undefined && records.some((r) => r.epochs !== undefined)) {
+      const svg = yield* seriesPlot(epochValues(records, figures.epochs.lambda, figures.epochs, figures.epochs.auxExpLabel), {
+        title: `${description.title}: per epoch`,
+        xLabel: "epoch",
+        yLabel: "value",
+      })
+      yield* write(join(folder, files.epochPlot), svg)
+    }
     if (figures.metric !== undefined) {
       const svg = yield* seriesPlot(metricValues(records, figures.metric.name), {
         title: `${description.title}: ${figures.metric.label}`,

@@ -32,9 +32,9 @@ export const chainRule = (
 ): UpdateRule<ChainState> => ({
   name,
   objectives: rule.objectives,
-  init: (layout) => ({
+  init: (layout, start) => ({
     before: Object.fromEntries(rule.objectives.map((o) => [o, before.map((t) => t.init(layout))])),
-    rule: rule.init(layout),
+    rule: rule.init(layout, start),
     after: after.map((t) => t.init(layout)),
   }),
   step: (gradients, state, losses) =>

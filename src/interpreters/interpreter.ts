@@ -33,6 +33,18 @@ export type Gradients = Readonly<Record<string, Tensor1D>>
 export type Losses = Readonly<Record<string, number>>
 
 /**
+ * What a rule may read when its state is created (the optional second argument of `init`; the
+ * training loop always passes it).
+ */
+export interface RuleStart {
+  /**
+   * The parameters' values before step 1, as one flat vector in the layout's order: a fresh copy at
+   * each call, owned by the caller of `parameters()` (a rule may keep it in its state).
+   */
+  readonly parameters: () => Tensor1D
+}
+
+/**
  * An update rule: `init` allocates the state, `step` maps gradients and state to a direction d
  * (the optimizer then moves θ along −d) and the next state.
  *
@@ -45,11 +57,13 @@ export interface UpdateRule<S extends RuleState = RuleState> {
   /** The objectives whose gradients `step` reads. */
   readonly objectives: ReadonlyArray<string>
   /**
-   * The state before step 1, for the run's parameter layout. A rule whose declaration cannot fit
-   * the layout (`withSharedParameters` with a selector that selects nothing) throws a `SpecError`,
-   * which `train` returns as a failure.
+   * The state before step 1, for the run's parameter layout. `start` (optional, for backward
+   * compatibility) gives the initial parameters; a rule that needs them and does not get them
+   * throws {@link MissingStart}. A rule whose declaration cannot fit the layout
+   * (`withSharedParameters` with a selector that selects nothing) throws a `SpecError`, which
+   * `train` returns as a failure.
    */
-  readonly init: (layout: Layout) => S
+  readonly init: (layout: Layout, start?: RuleStart) => S
   /**
    * `losses` (optional, for backward compatibility) holds the current mini-batch loss of every
    * objective in `objectives`; the training loop always passes it. A rule that needs it and does
@@ -65,6 +79,16 @@ export class MissingLosses extends Data.TaggedError("MissingLosses")<{
 }> {
   override get message(): string {
     return `rule '${this.rule}' needs the current loss of objective '${this.objective}'; pass losses as the third argument of step (the training loop does)`
+  }
+}
+
+/** A rule whose state starts from the parameters (Bloop's `emaInit: "parameters"`) was initialised without them. */
+export class MissingStart extends Data.TaggedError("MissingStart")<{
+  readonly rule: string
+  readonly option: string
+}> {
+  override get message(): string {
+    return `rule '${this.rule}' (${this.option}) needs the initial parameters; pass { parameters } as the second argument of init (the training loop does)`
   }
 }
 

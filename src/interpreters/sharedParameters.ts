@@ -89,7 +89,7 @@ export const withSharedParameters = <O>(interpreter: Interpreter<O>, sharing: Pa
       const rule: UpdateRule<SharedParametersState> = {
         name,
         objectives: inner.objectives,
-        init: (layout) => {
+        init: (layout, start) => {
           const partition = Either.getOrThrowWith(partitionParameters(sharing, layout.entries.map((e) => e.name)), (error) => error)
           const owner = new Map<string, number>()
           for (const [objective, names] of Object.entries(partition.taskSpecific)) for (const n of names) owner.set(n, taskIndex.get(objective)!)
@@ -98,7 +98,19 @@ export const withSharedParameters = <O>(interpreter: Interpreter<O>, sharing: Pa
           const fromOf = new Map(sharedLayout.entries.map((e) => [e.name, e.offset] as const))
           const segments = mergeSegments(layout.entries.map((e) => ({ task: owner.get(e.name) ?? -1, offset: e.offset, size: e.size, from: fromOf.get(e.name) ?? 0 })))
           const shared = mergeSegments(sharedEntries.map((e) => ({ task: -1, offset: e.offset, size: e.size, from: fromOf.get(e.name)! }))).map(({ offset, size }) => ({ offset, size }))
-          return { inner: inner.init(sharedLayout), shared, segments }
+          // The wrapped rule sees the shared parameters only, as it sees only their gradients.
+          const sharedStart =
+            start === undefined
+              ? undefined
+              : {
+                  parameters: () =>
+                    tidy(() => {
+                      const all = start.parameters()
+                      const parts = shared.map((r) => sliceOf(all, r.offset, r.size))
+                      return parts.length === 1 ? parts[0]! : (tf.concat(parts) as Tensor1D)
+                    }),
+                }
+          return { inner: inner.init(sharedLayout, sharedStart), shared, segments }
         },
         step: (gradients, state, losses) =>
           tidy(() => {

@@ -135,17 +135,19 @@ export interface RuleRun {
 }
 
 /**
- * Run `rule` from a fresh state on `steps`; directions and states come back as plain arrays. Everything
+ * Run `rule` from a fresh state on `steps`; directions and states come back as plain arrays.
+ * `initialParameters` (flat, in layout order) is what the rule's `init` sees as the parameters
+ * before step 1 (`RuleStart`); without it `init` gets no start. Everything
  * runs inside one `tf.tidy` (each step also inside its own, as in the training loop), so every
  * tensor is released; a rule that keeps tensors alive anyway (`tf.keep`, variables) is reported
  * as a leak.
  */
-export const runRuleRecorded = (rule: UpdateRule<any>, layout: Layout, steps: GradientSteps): RuleRun => {
+export const runRuleRecorded = (rule: UpdateRule<any>, layout: Layout, steps: GradientSteps, initialParameters?: Float32Array): RuleRun => {
   const before = tf.memory().numTensors
   const directions: Array<Float32Array> = []
   const states: Array<PlainState> = []
   tf.tidy(() => {
-    let state: RuleState = rule.init(layout)
+    let state: RuleState = rule.init(layout, initialParameters === undefined ? undefined : { parameters: () => tf.tensor1d(initialParameters) })
     for (const gradients of steps) {
       const byName: Record<string, Tensor1D> = {}
       rule.objectives.forEach((name, i) => (byName[name] = tf.tensor1d(gradients[i]!)))
@@ -163,8 +165,8 @@ export const runRuleRecorded = (rule: UpdateRule<any>, layout: Layout, steps: Gr
 }
 
 /** The directions of {@link runRuleRecorded}. */
-export const runRule = (rule: UpdateRule<any>, layout: Layout, steps: GradientSteps): ReadonlyArray<Float32Array> =>
-  runRuleRecorded(rule, layout, steps).directions
+export const runRule = (rule: UpdateRule<any>, layout: Layout, steps: GradientSteps, initialParameters?: Float32Array): ReadonlyArray<Float32Array> =>
+  runRuleRecorded(rule, layout, steps, initialParameters).directions
 
 /**
  * The rule's first step from a fresh state as a {@link Combination}: `gradients[i]` is the

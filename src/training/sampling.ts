@@ -5,7 +5,10 @@
  * - `"replacement"` (default): drawn uniformly with replacement from the run's seeded generator,
  *   source after source; the generator's state is part of the session state and of checkpoints.
  * - `"epochs"`: without replacement. An epoch is ⌈n / batchSize⌉ steps for the largest source's n
- *   ({@link stepsPerEpoch}). At each epoch e every source s is shuffled by a permutation drawn from
+ *   ({@link stepsPerEpoch}); `"epochs-drop-last"` is the same with ⌊n / batchSize⌋ steps: the
+ *   incomplete last batch of each epoch is dropped (PyTorch's `drop_last`, tf.data's
+ *   `drop_remainder`, the Bloop authors' MNIST loop), so every batch holds distinct examples and
+ *   the n mod batchSize examples at the end of each epoch's order are not seen in that epoch. At each epoch e every source s is shuffled by a permutation drawn from
  *   a generator seeded by (seed, s, e), and step j of the epoch (0-based) takes positions
  *   j·B … j·B + B − 1 of that order, modulo the source's size. So the largest source's examples
  *   are each seen exactly once per epoch when B divides n (when it does not, the last batch wraps
@@ -17,9 +20,14 @@ import { permutation, type RandomState, sampleIndices, seedState } from "../core
 import type { DataSource } from "../dsl/objective.ts"
 import type { Sampling } from "../dsl/spec.ts"
 
-/** Steps in one epoch: ⌈n / batchSize⌉ for the largest source's n (1 when no objective has data). */
-export const stepsPerEpoch = (sources: ReadonlyArray<DataSource<unknown>>, batchSize: number): number =>
-  Math.max(1, Math.ceil(Math.max(0, ...sources.map((s) => s.size)) / batchSize))
+/**
+ * Steps in one epoch: ⌈n / batchSize⌉ for the largest source's n, ⌊n / batchSize⌋ under
+ * `"epochs-drop-last"` (at least 1; 1 when no objective has data).
+ */
+export const stepsPerEpoch = (sources: ReadonlyArray<DataSource<unknown>>, batchSize: number, sampling?: Sampling): number => {
+  const examples = Math.max(0, ...sources.map((s) => s.size))
+  return Math.max(1, sampling === "epochs-drop-last" ? Math.floor(examples / batchSize) : Math.ceil(examples / batchSize))
+}
 
 /** One step's indices, one array per source, and the generator's next state (with replacement). */
 export const drawIndices = (
@@ -47,10 +55,10 @@ export const epochOrder = (seed: number, source: number, epoch: number, size: nu
 /** Draws the indices of step t (1-based) from the session's generator state. */
 export type Sampler = (rng: RandomState, t: number) => readonly [ReadonlyArray<Int32Array>, RandomState]
 
-/** The sampler of a run; an `"epochs"` sampler keeps the current epoch's orders (recomputed when the epoch changes). */
+/** The sampler of a run; an `"epochs"` (or `"epochs-drop-last"`) sampler keeps the current epoch's orders (recomputed when the epoch changes). */
 export const makeSampler = (sampling: Sampling | undefined, sources: ReadonlyArray<DataSource<unknown>>, batchSize: number, seed: number): Sampler => {
-  if (sampling !== "epochs") return (rng) => drawIndices(sources, rng, batchSize)
-  const perEpoch = stepsPerEpoch(sources, batchSize)
+  if (sampling !== "epochs" && sampling !== "epochs-drop-last") return (rng) => drawIndices(sources, rng, batchSize)
+  const perEpoch = stepsPerEpoch(sources, batchSize, sampling)
   let cached: { readonly epoch: number; readonly orders: ReadonlyArray<ReadonlyArray<number>> } | undefined
   return (rng, t) => {
     const epoch = Math.floor((t - 1) / perEpoch)

@@ -5,7 +5,7 @@
  */
 import { Effect, Either } from "effect"
 import { makeOptimizer } from "../core/optimizers.ts"
-import { layoutOf } from "../core/paramVector.ts"
+import { flatten, layoutOf } from "../core/paramVector.ts"
 import { tf } from "../core/tf.ts"
 import type { Objective, Params } from "../dsl/objective.ts"
 import { SpecError } from "../dsl/errors.ts"
@@ -87,7 +87,7 @@ export const openSession = (
     const disposeVariables = () => {
       if (!handedOver) tf.dispose(names.filter((n) => !isBound(spec.parameters[n]!)).map((n) => variables[n]!))
     }
-    const started = startingState(rule, optimizer, layout, spec.seed)
+    const started = startingState(rule, optimizer, layout, spec.seed, { parameters: () => flatten(layout, variables) })
     if (Either.isLeft(started)) {
       disposeVariables()
       return Effect.fail(started.left)

@@ -7,7 +7,7 @@
 import { disposeOptimizerState, type Optimizer, type OptimizerState } from "../core/optimizers.ts"
 import type { Layout } from "../core/paramVector.ts"
 import { type RandomState, seedState } from "../core/random.ts"
-import type { RuleState, UpdateRule } from "../interpreters/interpreter.ts"
+import type { RuleStart, RuleState, UpdateRule } from "../interpreters/interpreter.ts"
 import { disposeReplaced } from "./tensors.ts"
 import { type WatchState, watchStart } from "./validation.ts"
 
@@ -32,9 +32,12 @@ export interface SessionState {
   readonly watch: WatchState
 }
 
-/** The state before step 1: fresh rule and optimizer states, the data generator seeded from `seed + 1`. */
-export const initialState = (rule: UpdateRule<any>, optimizer: Optimizer, layout: Layout, seed: number): SessionState => ({
-  ruleState: rule.init(layout),
+/**
+ * The state before step 1: fresh rule and optimizer states (the rule may read the initial
+ * parameters, `RuleStart`), the data generator seeded from `seed + 1`.
+ */
+export const initialState = (rule: UpdateRule<any>, optimizer: Optimizer, layout: Layout, seed: number, start?: RuleStart): SessionState => ({
+  ruleState: rule.init(layout, start),
   optimizerState: optimizer.init(layout),
   rng: seedState(seed + 1),
   completed: 0,

@@ -80,7 +80,7 @@ export const resolveWatchers = (
   if (problem !== undefined) return problem
   return {
     validation,
-    interval: typeof every === "number" ? every : every.epochs * stepsPerEpoch(ctx.sources, ctx.spec.batchSize),
+    interval: typeof every === "number" ? every : every.epochs * stepsPerEpoch(ctx.sources, ctx.spec.batchSize, ctx.spec.sampling),
     monitor,
     mode: validation.mode ?? "min",
     earlyStopping,
@@ -117,7 +117,7 @@ export const evaluate = (
   const event: EvaluationEvent = {
     _tag: "Evaluation",
     step: t,
-    epoch: t / stepsPerEpoch(ctx.sources, ctx.spec.batchSize),
+    epoch: t / stepsPerEpoch(ctx.sources, ctx.spec.batchSize, ctx.spec.sampling),
     values,
     monitor: {
       objective: watchers.monitor,

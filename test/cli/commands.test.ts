@@ -96,7 +96,7 @@ describe("scalpel sweep and experiment: arguments", () => {
     const { code, stdout } = await cli(["experiment", "--list"])
     expect(code).toBe(0)
     const families = readdirSync("experiments").filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, ""))
-    expect(families.sort()).toEqual(["bias", "ema-ablation", "mnist-joint", "mnist-multitask", "quadratic", "smooth"])
+    expect(families.sort()).toEqual(["bias", "ema-ablation", "mnist-joint", "mnist-multitask", "quadratic", "smooth", "smooth-authors"])
     for (const name of families) expect(stdout).toMatch(new RegExp(`^${name}\\s`, "m"))
   })
 })

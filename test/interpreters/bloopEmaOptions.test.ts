@@ -38,18 +38,21 @@ const steps: ReadonlyArray<readonly [ReadonlyArray<number>, ReadonlyArray<number
   [[1, 1, 1], [0, 3, -1]],
 ]
 
+/** The initial parameters θ₀ the rule's `init` is given (what `emaInit: "parameters"` copies). */
+const theta0 = [0.5, -2, 3]
+
 const directions = (options: Record<string, unknown>, interpreter = bloop) =>
   Effect.runPromise(
     Effect.gen(function* () {
       const decoded = yield* interpreter.decodeOptions({ rho, ...options })
       const rule = yield* interpreter.lower(structure, decoded, { seed: 0 })
-      return runRule(rule, layout, steps.map(([m, a]) => [Float32Array.from(m), Float32Array.from(a)])).map((d) => [...d])
+      return runRule(rule, layout, steps.map(([m, a]) => [Float32Array.from(m), Float32Array.from(a)]), Float32Array.from(theta0)).map((d) => [...d])
     }),
   )
 
 /** The expected directions, given how ĝ starts and when it is updated. */
-const expected = (order: "after" | "before", init: "first" | "zeros") => {
-  let average: ReadonlyArray<number> = [0, 0, 0]
+const expected = (order: "after" | "before", init: "first" | "zeros" | "parameters") => {
+  let average: ReadonlyArray<number> = init === "parameters" ? theta0 : [0, 0, 0]
   return steps.map(([m, a], t) => {
     const updated = t === 0 && init === "first" ? m : ema(average, m)
     const reference = order === "before" ? updated : t === 0 && init === "first" ? m : average
@@ -80,16 +83,16 @@ describe("Bloop's EMA options: update order and initialisation", () => {
   })
 
   for (const order of ["after", "before"] as const) {
-    for (const init of ["first", "zeros"] as const) {
+    for (const init of ["first", "zeros", "parameters"] as const) {
       it(`emaOrder ${order}, emaInit ${init}: d_t = g_main + λ·π(g_aux; ĝ) with ĝ as written out by hand`, async () => {
         expectClose(await directions({ emaOrder: order, emaInit: init }), expected(order, init))
       })
     }
   }
 
-  it("the four variants give different directions on these gradients (the options are not ignored)", async () => {
+  it("the six variants give different directions on these gradients (the options are not ignored)", async () => {
     const all = await Promise.all(
-      (["after", "before"] as const).flatMap((o) => (["first", "zeros"] as const).map((i) => directions({ emaOrder: o, emaInit: i }))),
+      (["after", "before"] as const).flatMap((o) => (["first", "zeros", "parameters"] as const).map((i) => directions({ emaOrder: o, emaInit: i }))),
     )
     for (let a = 0; a < all.length; a++) {
       for (let b = a + 1; b < all.length; b++) expect(all[a]).not.toEqual(all[b])
@@ -99,6 +102,16 @@ describe("Bloop's EMA options: update order and initialisation", () => {
   it("without the EMA, neither option matters: every step projects on its own main gradient", async () => {
     const plain = steps.map(([m, a]) => bloopStep(m, a, m))
     for (const order of ["after", "before"]) expectClose(await directions({ emaOrder: order, emaInit: "zeros" }, bloopNoEma), plain)
+  })
+
+  it("parameters with the update after: the first step projects on θ₀ itself (the authors' script's start)", async () => {
+    const [first] = await directions({ emaInit: "parameters" })
+    expectClose([first!], [bloopStep(steps[0]![0], steps[0]![1], theta0)])
+  })
+
+  it("parameters without a start: init throws MissingStart naming the option", async () => {
+    const rule = await Effect.runPromise(Effect.flatMap(bloop.decodeOptions({ emaInit: "parameters" }), (o) => bloop.lower(structure, o, { seed: 0 })))
+    expect(() => rule.init(layout)).toThrow(/emaInit: "parameters".*initial parameters/)
   })
 
   it("zeros with the update after: the first step projects on nothing, d₁ = g_main + λ·g_aux", async () => {

@@ -10,9 +10,10 @@ import { fromModel } from "../../src/dsl/model.ts"
 import { objective } from "../../src/dsl/objective.ts"
 import { layerParameters, mergeSharing, parametersNamed, parametersWithPrefix, partitionParameters, taskSpecific } from "../../src/dsl/sharing.ts"
 import { sgd } from "../../src/dsl/spec.ts"
-import { sum } from "../../src/dsl/structure.ts"
+import { prioritize, sum } from "../../src/dsl/structure.ts"
 import type { Interpreter } from "../../src/interpreters/interpreter.ts"
 import { method } from "../../src/interpreters/method.ts"
+import { bloop } from "../../src/interpreters/bloop.ts"
 import { mgda } from "../../src/interpreters/mgda.ts"
 import { nashMtl } from "../../src/interpreters/nashMtl.ts"
 import { pcgrad } from "../../src/interpreters/pcgrad.ts"
@@ -131,6 +132,16 @@ describe("withSharedParameters at the rule level", () => {
       expect(state).toHaveProperty("inner")
     })
   }
+
+  it("the wrapped rule's start is the shared parameters only (Bloop emaInit parameters: its EMA is the trunk of θ₀)", () => {
+    const sharing = taskSpecific({ a: parametersNamed("a.w"), b: parametersNamed("b.w") })
+    const structure = prioritize(objective("a", () => tf.scalar(0)), objective("b", () => tf.scalar(0)), { lambda: 1 })
+    const rule = Effect.runSync(Effect.flatMap(bloop.decodeOptions({ emaInit: "parameters" }), (o) => withSharedParameters(bloop, sharing).lower(structure, o, { seed: 1 })))
+    const theta = [10, 11, 12, 13, 1, 2, 3, 4] // a.w, b.w, trunk.b, trunk.w
+    const state = rule.init(layout, { parameters: () => tf.tensor1d(theta) }) as unknown as { inner: { emas: ReadonlyArray<Tensor1D> } }
+    expect(values(state.inner.emas[0]!)).toEqual(theta.slice(4))
+    tf.dispose(state.inner.emas as Array<Tensor1D>)
+  })
 
   it("a task's weight scales its head's own gradient", () => {
     const sharing = taskSpecific({ a: parametersNamed("a.w") })

@@ -40,6 +40,26 @@ describe("sampling without replacement per epoch", () => {
     expect(stepsOf(7, 12, 4, 5, 9)).toEqual(steps.slice(4))
   })
 
+  it("epochs-drop-last: ⌊n / batchSize⌋ steps an epoch, each batch of distinct examples, the last n mod batchSize of each epoch's order unseen", () => {
+    // 14 examples, batch 4: 3 steps an epoch (12 examples), not 4 with a wrapped batch.
+    const sample = makeSampler("epochs-drop-last", [source(14)], 4, 3)
+    const epochs = [0, 1].map((e) => [1, 2, 3].map((j) => Array.from(sample(0, 3 * e + j)[0][0]!)))
+    for (const epoch of epochs) {
+      const seen = epoch.flat()
+      expect(new Set(seen).size).toBe(12)
+      for (const i of seen) expect(i >= 0 && i < 14).toBe(true)
+    }
+    expect(epochs[0]!.flat()).not.toEqual(epochs[1]!.flat())
+    const fit = objective("fit", (p: Params<"w">, b: Int32Array) => tf.mul(tf.sum(p.w), b.length), source(14))
+    const base = { parameters: { w: { shape: [1], init: { kind: "zeros" as const } } }, structure: fit, optimizer: sgd({ learningRate: 0.1 }), batchSize: 4 }
+    const spec = Either.getOrThrow(makeSpec({ ...base, epochs: 5, sampling: "epochs-drop-last" }))
+    expect(spec.steps).toBe(15)
+    expect(Either.getOrThrow(makeSpec({ ...base, epochs: 5 })).steps).toBe(20)
+    expect(Either.getOrThrow(makeSpec(spec))).toEqual(spec)
+    const document = { problem: { name: "least-squares" }, structure: "fit", optimizer: { kind: "sgd", learningRate: 0.1 }, batchSize: 4, epochs: 2, sampling: "epochs-drop-last" }
+    expect(Either.getOrThrow(decodeSpecDocument(document))).toMatchObject({ sampling: "epochs-drop-last" })
+  })
+
   it("a spec in epochs has epochs × ⌈n / batchSize⌉ steps and samples by epochs; steps and epochs together are refused, neither too", () => {
     const fit = objective("fit", (p: Params<"w">, b: Int32Array) => tf.mul(tf.sum(p.w), b.length), source(10))
     const base = { parameters: { w: { shape: [1], init: { kind: "zeros" as const } } }, structure: fit, optimizer: sgd({ learningRate: 0.1 }), batchSize: 4 }
