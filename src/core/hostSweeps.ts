@@ -13,21 +13,9 @@
  * one dependency chain per accumulator); the SIMD loops run at memory speed (`npm run bench -- combine`).
  */
 import { sweepsWasmBase64 } from "./kernels/sweepsBinary.ts"
+import { isWasmMemory, type WasmMemory, WebAssemblyApi } from "./wasmApi.ts"
 
-/** The parts of the WebAssembly API used here (the project's `lib` has no DOM typings). */
-interface WasmMemory {
-  readonly buffer: ArrayBufferLike
-  grow(pages: number): number
-}
-interface WasmApi {
-  readonly Module: new (bytes: Uint8Array) => object
-  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown }
-}
-const WebAssemblyApi = (globalThis as unknown as { readonly WebAssembly: WasmApi }).WebAssembly
-
-/** A WebAssembly.Memory (checked by shape, so no DOM typings are needed). */
-export const isWasmMemory = (value: unknown): value is WasmMemory =>
-  typeof value === "object" && value !== null && "buffer" in value && typeof (value as Partial<WasmMemory>).grow === "function"
+export { isWasmMemory } from "./wasmApi.ts"
 
 interface SweepExports {
   readonly xy: { readonly value: number }

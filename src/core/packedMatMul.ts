@@ -28,6 +28,7 @@ import { matMulPlainWasmBase64, matMulRelaxedWasmBase64 } from "./kernels/matMul
 import { shippedMatMulKernels } from "./kernels/matMulWat.ts"
 import { tf } from "./tf.ts"
 import { type Info, isWasmHeapBackend, type KernelFunc } from "./wasmKernelWrap.ts"
+import { isWasmMemory, type WasmMemory, WebAssemblyApi } from "./wasmApi.ts"
 
 /** Which matrix-product kernel a backend runs: scalpel's packed kernel (one of two variants) or tfjs's own. */
 export type MatMulKernelVariant = "plain-simd" | "relaxed-fma" | "tfjs"
@@ -72,18 +73,6 @@ export interface PackedMatMulStatus {
   readonly variant: MatMulKernelVariant
 }
 
-/** The parts of the WebAssembly API used here (the project's `lib` has no DOM typings). */
-interface WasmMemory {
-  readonly buffer: ArrayBufferLike
-  grow(pages: number): number
-}
-interface WasmApi {
-  readonly Module: new (bytes: Uint8Array) => object
-  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown }
-  readonly validate: (bytes: Uint8Array) => boolean
-}
-const WebAssemblyApi = (globalThis as unknown as { readonly WebAssembly: WasmApi }).WebAssembly
-
 interface KernelExports {
   macro(mc: number, nc: number, kc: number, ap: number, bp: number, c: number, ldc: number, scratch: number): void
   packA(src: number, dst: number, rows: number, kc: number, si: number, sp: number): void
@@ -119,8 +108,6 @@ export const relaxedSimdSupported = (): boolean => {
   }
 }
 
-const isWasmMemory = (value: unknown): value is WasmMemory =>
-  typeof value === "object" && value !== null && "buffer" in value && typeof (value as Partial<WasmMemory>).grow === "function"
 
 const emscriptenOf = (backend: unknown): EmscriptenModule | undefined => {
   const module = (backend as { readonly wasm?: Partial<EmscriptenModule> }).wasm
