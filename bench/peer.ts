@@ -32,7 +32,7 @@ import { gradientWorkers } from "../src/training/parallel/workerPool.ts"
 import { type TrainingEvent, trainingEvents } from "../src/training/train.ts"
 import { relaxedSimdSupported } from "../src/core/packedMatMul.ts"
 import { lowerBloop, referenceSpec } from "./step.ts"
-import { type ProductPath, printProductRates, selectProductPath, type StepProduct } from "./stepProducts.ts"
+import { flopsOf, type ProductPath, printProductRates, selectProductPath, type StepProduct, stepProducts } from "./stepProducts.ts"
 import { median, ms, table } from "./timing.ts"
 import { keptMemoryEnv } from "./measure.ts"
 
@@ -95,22 +95,19 @@ const startPeer = (python: string, threads: number, keepMemory = true) => {
   }
 }
 
-/** Multiply-adds of one forward and backward pass of the MLP (three products per layer), as FLOPs. */
-const stepFlops = (): number => {
-  const widths = [784, 1024, 1024, 10]
-  let perExample = 0
-  for (let i = 1; i < widths.length; i++) perExample += widths[i - 1]! * widths[i]!
-  return 3 * 2 * 256 * perExample
-}
+/**
+ * FLOPs of the step's products: the eight of `stepProducts` (forward, dW and dh; the input layer's
+ * dx is not computed), 2.45 GFLOP. (An earlier count of three products per layer, 2.86, included
+ * that dx.)
+ */
+const stepFlops = (): number => stepProducts.reduce((sum, p) => sum + flopsOf(p), 0)
 
 /** Single-thread GEMM rate (FLOP/s) of the wasm backend on the step's largest product shape. */
 const gemmRate = (): number => {
   const a = tf.randomNormal([256, 1024]), b = tf.randomNormal([1024, 1024])
   const once = () => {
     const start = performance.now()
-    const c = tf.matMul(a, b)
-    c.dataSync()
-    c.dispose()
+    tf.matMul(a, b).dispose() // synchronous on wasm; no read-back (it would time a 1 MB copy)
     return performance.now() - start
   }
   once()

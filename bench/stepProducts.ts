@@ -133,11 +133,10 @@ export const printProductRates = async (options: { readonly reps: number; readon
           path === "tfjs"
             ? [p.transposeA ? tf.transpose(a) : a, p.transposeB ? tf.transpose(b) : b, false, false]
             : [a, b, p.transposeA, p.transposeB]
-        const t = timeProduct(() => {
-          const c = tf.matMul(x, y, ta, tb)
-          c.dataSync()
-          c.dispose()
-        }, options.reps)
+        // No read-back: the wasm backend computes synchronously, and dataSync would time a fresh
+        // JavaScript copy of the output (1-4 MB here: 3-4 ms of page faults on this machine, more
+        // than the product dy·W3ᵀ itself, which read that way ran at 1.6 GFLOP/s).
+        const t = timeProduct(() => tf.matMul(x, y, ta, tb).dispose(), options.reps)
         if (x !== a) x.dispose()
         if (y !== b) y.dispose()
         if (path.startsWith("packed") && packedMatMulCount() === before) throw new Error(`the packed kernel did not run for ${p.name}`)

@@ -32,6 +32,7 @@ import {
 import { useHostKernels } from "./hostKernels.ts"
 import { installFastGather } from "./fastGather.ts"
 import { installFastSlice } from "./fastSlice.ts"
+import { installFastGradients } from "./fastGradients.ts"
 import { installFastSum } from "./fastSum.ts"
 import { synchronousReadbackProblem } from "./readback.ts"
 import { tf } from "./tf.ts"
@@ -157,8 +158,9 @@ const engineNames: Record<BackendName, string> = { node: "tensorflow", wasm: "wa
  * `SCALPEL_FAST_MATMUL=0`, also installs scalpel's matrix products (on wasm the packed SIMD kernel
  * of `packedMatMul.ts`, see {@link BackendOptions.matMulKernel}; elsewhere, and on the threaded wasm
  * build, the explicit transposes of `fastMatMul.ts`) and the
- * fast contiguous slices of `fastSlice.ts` the fast gathers of `fastGather.ts` and the fast leading-axis sums of `fastSum.ts` on it (idempotent, and no-ops on backends where the
- * measurements found nothing to gain). `SCALPEL_HOST_KERNELS=0` makes the rules use tfjs tensor
+ * fast contiguous slices of `fastSlice.ts`, the fast gathers of `fastGather.ts` and the fast leading-axis sums of `fastSum.ts` on it (idempotent, and no-ops on backends where the
+ * measurements found nothing to gain), and registers the gradients of `Sum` and `Mean` of
+ * `fastGradients.ts` (global, the same values as tfjs's, without a JavaScript array of ones per call). `SCALPEL_HOST_KERNELS=0` makes the rules use tfjs tensor
  * operations instead of the fused host sweeps (`hostKernels.ts`), as they do on tfjs-node.
  */
 export const activateBackend = (name: BackendName, options: BackendOptions = {}): Effect.Effect<void, BackendUnavailable> =>
@@ -204,6 +206,8 @@ const activateKnownBackend = (name: BackendName, options: BackendOptions): Effec
                 installFastSlice(engineNames[name])
                 installFastGather(engineNames[name])
                 installFastSum(engineNames[name])
+                // Global (the gradient registry is not per backend), and the same values everywhere.
+                installFastGradients()
               })
             : Effect.void,
         ),
