@@ -4,7 +4,8 @@
  *
  * - gradient of the main objective (forward + backward + flatten) on 256 rows (1 worker's share)
  *   and on 128 rows (each part's share with 2 parts);
- * - gradient of the prior (no data: computed once, on the training thread);
+ * - gradient of the prior (no data: computed once, on the training thread), and the same with
+ *   tfjs-core's own gradient of `Sum` (`fastGradients.ts` uninstalled for that phase);
  * - θ out: the training thread copies the variables into the shared buffer;
  * - θ in: a worker assigns its variables from the shared buffer;
  * - gradient out: a worker copies its flat gradient into its shared slot;
@@ -19,6 +20,7 @@
 import { loadavg } from "node:os"
 import { Effect } from "effect"
 import { activateBackend } from "../src/core/backend.ts"
+import { installFastGradients, uninstallFastGradients } from "../src/core/fastGradients.ts"
 import { hostValues } from "../src/core/hostKernels.ts"
 import { flattenChecked, layoutOf } from "../src/core/paramVector.ts"
 import { tf, type Scalar, type Tensor, type Tensor1D } from "../src/core/tf.ts"
@@ -82,6 +84,15 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     "gradient, 256 rows": gradient(256),
     "gradient, 128 rows": gradient(128),
     "gradient of the prior": priorGradient,
+    // The same, with tfjs-core's own gradients of Sum and Mean (their ones built in JavaScript).
+    "gradient of the prior, tfjs-core's Sum gradient": () => {
+      uninstallFastGradients()
+      try {
+        priorGradient()
+      } finally {
+        installFastGradients()
+      }
+    },
     "θ out (variables → shared buffer)": thetaOut,
     "θ in (shared buffer → variables)": thetaIn,
     "gradient out (flat → shared slot)": gradientOut,
