@@ -79,7 +79,7 @@ export const familyFacts = (family: FamilyConfiguration, records: ReadonlyArray<
     training: `batch ${document.batchSize}, ${length}`,
     auxiliary:
       o["spectralTolerance"] !== undefined
-        ? `power iteration warm-started across steps, to a relative residual ${formatNumber(Number(o["spectralTolerance"]))} (at most ${text(o["spectralMaxIterations"])} iterations)`
+        ? `restarted Lanczos warm-started across steps, to a relative residual ${formatNumber(Number(o["spectralTolerance"]))} (at most ${text(o["spectralMaxIterations"])} steps)`
         : "–",
     methods: methodText,
     lambda: lambdaGridText(grid.lambdas),

@@ -8,7 +8,7 @@
  * - main objective `ce`: the mean softmax cross-entropy of a mini-batch;
  * - auxiliary objective `lipschitz`: log Πₗ‖Wₗ‖₂² = Σₗ 2·log σ_max(Wₗ) over the kernels, the log of
  *   the squared Lipschitz upper bound. The authors take exact spectral norms
- *   (`jnp.linalg.norm(W, ord=2)`); here each σ_max comes from a power iteration warm-started from
+ *   (`jnp.linalg.norm(W, ord=2)`); here each σ_max comes from restarted Lanczos warm-started from
  *   the previous evaluation's singular vector and run to a relative residual `spectralTolerance`
  *   (`core/spectralNorm.ts`, whose bound is 0 ≤ σ_max − σ ≤ r/√2), with gradient 2·u vᵀ/σ.
  * - evaluations: `ce:test` and `accuracy:test` on the whole test set.
@@ -32,9 +32,9 @@ export interface MnistAuthorsOptions {
   /** Test digits taken from the start of the official test file (10,000: all). */
   readonly testSize: number
   readonly hidden: ReadonlyArray<number>
-  /** Relative singular-pair residual at which a spectral norm's power iteration stops. */
+  /** Relative singular-pair residual at which a spectral norm's Lanczos iteration stops. */
   readonly spectralTolerance: number
-  /** Iterations of one spectral norm at most (a warm start needs a few). */
+  /** Lanczos steps of one spectral norm at most (a warm start needs tens). */
   readonly spectralMaxIterations: number
 }
 

@@ -1,7 +1,9 @@
 /**
- * Warm-started power iteration for ‖W‖₂ (core/spectralNorm.ts) against an exact float64 reference
- * (σ_max² = λ_max(WᵀW) by cyclic Jacobi): on small matrices of every shape at scales 1e-20 to 1e20,
- * and on a 784×256 kernel (the authors' first layer) with near-tied top singular values. The bound
+ * Warm-started, restarted Lanczos for ‖W‖₂ (core/spectralNorm.ts) against an exact float64
+ * reference (σ_max² = λ_max(WᵀW), the Gram formed and all its eigenvalues by cyclic Jacobi; the
+ * implementation never forms WᵀW and only diagonalises its small Krylov projections): on small
+ * matrices of every shape at scales 1e-20 to 1e20, on a 784×256 kernel (the authors' first layer)
+ * with near-tied top singular values, and on a 256×128 one whose top pair is within 0.1 %. The bound
  * tested is the stated one: 0 ≤ σ_max − σ ≤ r/√2 + float64 rounding, r the final residual.
  */
 import fc from "fast-check"
@@ -34,7 +36,22 @@ const lcgMatrix = (rows: number, columns: number, seed: number): Float64Array =>
   })
 }
 
-describe("spectral norm by warm-started power iteration", () => {
+/** Two orthonormal vectors of length n (Gram–Schmidt on two LCG vectors). */
+const orthonormalPair = (n: number, seed: number): readonly [Float64Array, Float64Array] => {
+  const x = lcgMatrix(n, 1, seed)
+  const y = lcgMatrix(n, 1, seed + 1)
+  const unit = (z: Float64Array) => {
+    const norm = Math.sqrt(z.reduce((s, value) => s + value * value, 0))
+    for (let i = 0; i < n; i++) z[i]! /= norm
+  }
+  unit(x)
+  const c = x.reduce((s, value, i) => s + value * y[i]!, 0)
+  for (let i = 0; i < n; i++) y[i]! -= c * x[i]!
+  unit(y)
+  return [x, y]
+}
+
+describe("spectral norm by warm-started, restarted Lanczos", () => {
   it("agrees with the exact σ_max within r/√2 on matrices of every shape, at scales 1e-20 to 1e20", () =>
     fc.assert(
       fc.property(
@@ -68,8 +85,25 @@ describe("spectral norm by warm-started power iteration", () => {
     const moved = w.map((x, i) => x + 1e-4 * Math.sin(i))
     const cold = spectralNormEstimate(moved, rows, columns, undefined, { tolerance: 1e-6, maxIterations: 20_000 })
     const warm = spectralNormEstimate(moved, rows, columns, estimate.v, { tolerance: 1e-6, maxIterations: 20_000 })
-    expect(warm.iterations).toBeLessThan(cold.iterations / 2)
+    expect(warm.iterations).toBeLessThan(cold.iterations)
     expect(Math.abs(warm.sigma - cold.sigma) / cold.sigma).toBeLessThan(1e-6)
+  })
+
+  it("top two singular values within 0.11 % (trained kernels' case): converged to 1e-6 within the default 500 steps", () => {
+    // W = a₁b₁ᵀ + 0.999·a₂b₂ᵀ (orthonormal pairs) + 1e-3 noise: σ₂/σ₁ = 0.99890 (exact reference).
+    // Power iteration contracts the error by (σ₂/σ₁)² per product, so it needs ~6,000 for 1e-6;
+    // the previous implementation (power iteration) stopped at 500 with residual 8e-4, σ 2e-4 low.
+    const rows = 256
+    const columns = 128
+    const w = Float64Array.from(lcgMatrix(rows, columns, 21), (x) => x * 1e-3)
+    const [a1, a2] = orthonormalPair(rows, 22)
+    const [b1, b2] = orthonormalPair(columns, 24)
+    for (let i = 0; i < rows; i++) for (let j = 0; j < columns; j++) w[i * columns + j]! += a1[i]! * b1[j]! + 0.999 * a2[i]! * b2[j]!
+    const exact = exactSpectralNorm(w, rows, columns)
+    const estimate = spectralNormEstimate(w, rows, columns, undefined, { tolerance: 1e-6 })
+    expect(estimate.converged).toBe(true)
+    expect(estimate.iterations).toBeLessThan(500)
+    expect(Math.abs(estimate.sigma - exact) / exact).toBeLessThan(1e-6)
   })
 
   it("a capped run says it did not converge; a zero matrix is σ = 0", () => {
