@@ -296,6 +296,37 @@ const pathOf = (place: Place | undefined): ReadonlyArray<PropertyKey> => {
   return keys.reverse()
 }
 
+/** Whether `String(value)` throws (`{"toString": {}}`, an object without a prototype). */
+const hasNoText = (value: object): boolean => {
+  try {
+    String(value)
+    return false
+  } catch {
+    return true
+  }
+}
+
+/**
+ * The first place, outside the free-form `options` records, whose value no text can be made of.
+ * Effect's Schema reads a tagged union's tag with `String(input.kind)`, which throws for such a
+ * value; this names the place of that failure. Runs after {@link outOfBounds} has bounded the
+ * document, without recursion.
+ */
+const placeWithoutText = (input: unknown): ReadonlyArray<PropertyKey> => {
+  const stack: Array<{ value: unknown; place: Place | undefined }> = [{ value: input, place: undefined }]
+  while (stack.length > 0) {
+    const { value, place } = stack.pop()!
+    if (typeof value !== "object" || value === null) continue
+    if (place !== undefined && !Array.isArray(value) && hasNoText(value)) return pathOf(place)
+    if (place?.key === "options") continue
+    const keys: ReadonlyArray<PropertyKey> = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value)
+    for (let k = keys.length - 1; k >= 0; k--) {
+      stack.push({ value: (value as Record<PropertyKey, unknown>)[keys[k]!], place: { key: keys[k]!, parent: place, depth: (place?.depth ?? 0) + 1 } })
+    }
+  }
+  return []
+}
+
 /**
  * The first container deeper than `limit` levels, or the place where the document exceeds
  * `maxValues` values; found without recursion, so cycles and shared objects end too.
@@ -327,7 +358,15 @@ const decodeDocument = Schema.decodeUnknownEither(SpecDocumentSchema, { errors: 
 export const decodeSpecDocument = (input: unknown): Either.Either<SpecDocument, SpecError> => {
   const bound = outOfBounds(input, maxDocumentDepth, maxDocumentValues)
   if (bound !== undefined) return Either.left(new SpecError({ path: renderPath("", bound.path), problem: bound.problem }))
-  return Either.mapLeft(decodeDocument(input), (error) => {
+  let decoded: ReturnType<typeof decodeDocument>
+  try {
+    decoded = decodeDocument(input)
+  } catch {
+    // The decoder threw: a value that defeats Schema's own `String` conversion of a tag
+    // (`{"toString": {}}`, which JSON.parse makes). Still a SpecError at its place, never a defect.
+    return Either.left(new SpecError({ path: renderPath("", placeWithoutText(input)), problem: "a value that cannot be converted to text (an object whose own 'toString' or 'valueOf' is not a function, or without a prototype)" }))
+  }
+  return Either.mapLeft(decoded, (error) => {
     const { path, message } = issueMessage(error)
     return new SpecError({ path, problem: message })
   })

@@ -381,6 +381,25 @@ const checkTotal = (input: unknown): "resolved" | "rejected" => {
 }
 
 describe("hostile input", () => {
+  it("regression (SCALPEL_FC_SEED=-751528406): a value no text can be made of ({\"toString\": {}}) is a SpecError at its place, not a TypeError", () => {
+    // Effect's Schema picks a tagged union's member by String(input.kind), which throws for an
+    // object whose own toString and valueOf are not functions; JSON.parse makes such objects.
+    for (const [patch, place] of [
+      [{ structure: { kind: JSON.parse('{"toString": {}}') as unknown, main: "fit", aux: "prior", lambda: 1 } }, "structure.kind"],
+      [{ optimizer: { kind: JSON.parse('{"valueOf": 1, "toString": []}') as unknown, learningRate: 0.5 } }, "optimizer.kind"],
+    ] as const) {
+      const error = failureOf(withFields(patch))
+      expect(error.path).toBe(place)
+      expect(error.problem).toMatch(/toString/)
+    }
+    // Where no tag is read, the ordinary message (the value printed without String).
+    expect(failureOf(withFields({ nonFinite: JSON.parse('{"toString": null}') as unknown }))).toMatchObject({ path: "nonFinite" })
+    const text = JSON.stringify(withFields({ method: { name: { toString: 0 }, options: {} } }))
+    expect(failureOf(text).path).toBe("method.name")
+    // Without a prototype String throws too (only a JavaScript value can be one): still a SpecError.
+    expect(failureOf(withFields({ optimizer: { kind: Object.create(null) as unknown, learningRate: 0.5 } }))).toBeInstanceOf(SpecError)
+  })
+
   it("totality: any JSON value resolves to a spec or fails with a SpecError", () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
