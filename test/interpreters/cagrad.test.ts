@@ -80,6 +80,18 @@ describe("CAGrad d = argmax_{‖d − g₀‖ ≤ c‖g₀‖} minᵢ ⟨gᵢ, d
       ),
     ))
 
+  it("regression (SCALPEL_FC_SEED=-2019198019): 0 in the hull only through a 5e-8 coordinate, c = 2: d helps the worst task as much as g₀ does", () => {
+    // 0 is in the hull exactly: g₁ + 2g₂ = (0, 1.03e-7, 0), cancelled by 2.6e-8·g₄. But the float64 Gram resolves ν² only to ~res·max‖gᵢ‖², and the solve stopped at ν = 4e-8
+    // (normalised units) along +y. The rule's test for g_w = 0 compared ‖g_w‖² with
+    // res·(Σwᵢ‖gᵢ‖)², the weights of the solve's own g_w, passed by a hair, and took the noise
+    // direction: d = (0.1, 0.75, 0), worst task −3 where g₀ gives −0.19 and the optimum is 0.
+    const gs = [Float32Array.of(1, 0, 0), Float32Array.of(-0.5, 5.1619135632563484e-8, 0), Float32Array.of(0, 0.25, 0), Float32Array.of(0, -4, 0), Float32Array.of(-1, 0, 8.56006536764653e-8)]
+    const g0 = mean64(gs)
+    const d = withC(2)(...gs)
+    expectAtMost("optimality", "min ⟨gᵢ, g₀⟩ − min ⟨gᵢ, d⟩", worst(gs, g0) - worst(gs, d), tolerance(gs, 2), "(1 + c)²·gramRuleTolerance")
+    expectAtMost("ball", "‖d − g₀‖ − c‖g₀‖", reference.distance(d, g0) - 2 * reference.norm(g0), Math.sqrt(tolerance(gs, 2)), "√tolerance")
+  })
+
   it("degenerate case (0 in the hull, best value 0): d is in the dual cone and in the ball", () => {
     const gs = [Float32Array.of(0.8), Float32Array.of(-0.3), Float32Array.of(0.5), Float32Array.of(-0.9)]
     const d = withC(1.5)(...gs)
