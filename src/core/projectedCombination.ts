@@ -140,6 +140,21 @@ export const projectionCoefficients = (
  * both decide the same references), then d as tensor operations (float32: it differs from the
  * host's d by at most γ_{L+m+1}·(Σ|c_g|‖g‖ + Σ|c_r|‖r‖), the coefficients' mass).
  */
+/** Above this a float64 coefficient is split before it meets float32 (whose largest is ~2¹²⁸). */
+const float32SafeCoefficient = 2 ** 100
+
+/**
+ * c·v in float32 for a float64 c of any size. A reference of subnormal size (1.4e-45, seed
+ * 402291949 of the soak) has projection coefficients ⟨g, r⟩/‖r‖² near 1e45, beyond float32: c
+ * rounded to ∞ made ∞·0 = NaN in the zero entries. Split as (v·2ᵉ)·(c·2⁻ᵉ): the power of two
+ * scales exactly (v is small when c is large), and the product rounds once, as c·v would.
+ */
+const scaledInFloat32 = (v: Tensor1D, c: number): Tensor1D => {
+  if (!(Math.abs(c) > float32SafeCoefficient) || !Number.isFinite(c)) return tf.mul(v, c)
+  const e = Math.ceil(Math.log2(Math.abs(c)) / 2)
+  return tf.mul(tf.mul(v, 2 ** e), c * 2 ** -e)
+}
+
 export const projectedCombinationWithTensorOps = (
   g: ReadonlyArray<Tensor1D>,
   references: ReadonlyArray<Tensor1D>,
@@ -155,8 +170,8 @@ export const projectedCombinationWithTensorOps = (
   const { gCoefficients, rCoefficients } = projectionCoefficients(R, P, lambdas, { levels, length: g[0]?.shape[0] ?? 0, spanTolerance })
   return tf.tidy(() => {
     const terms = [
-      ...g.map((gk, k) => (gCoefficients[k] === 1 ? gk : tf.mul(gk, gCoefficients[k]!))),
-      ...rs.flatMap((r, a) => (rCoefficients[a] === 0 ? [] : [tf.mul(r, rCoefficients[a]!)])),
+      ...g.map((gk, k) => (gCoefficients[k] === 1 ? gk : scaledInFloat32(gk, gCoefficients[k]!))),
+      ...rs.flatMap((r, a) => (rCoefficients[a] === 0 ? [] : [scaledInFloat32(r, rCoefficients[a]!)])),
     ]
     const direction = (terms.length === 1 ? tf.clone(terms[0]!) : tf.addN(terms)) as Tensor1D
     const emas = (ema?.emas ?? []).map((e, k) => emaUpdate(e, g[k]!, ema!.decay))
