@@ -142,6 +142,15 @@ describe("small exact solvers (float64)", () => {
     expect(Math.max(...w)).toBeLessThanOrEqual(1e-15)
   })
 
+  it("regression (SCALPEL_FC_SEED=-107139935): near-parallel columns (1 + 1.4e-7, −2.5e-8), the minimum to 1e-12, not 5e-9 above", () => {
+    const values = Float64Array.from([2, 1, 0, 1, -1, 0, 1, 1.0000000000000193, 1.0000001371273208, 1, -2.500001572426761e-8, -2.500001572426761e-8, 0, 1.0000001371273208, 4, 1, 1, 0, 1, 1, 1, 2, 0, 0, -1, -2.500001572426761e-8, 1, 0, 2, 1, 0, -2.500001572426761e-8, 0, 0, 1, 1])
+    const G = { size: 6, values }
+    const rows = Array.from({ length: 6 }, (_, i) => Array.from(values.slice(i * 6, i * 6 + 6)))
+    const alpha = minNormInHull(G)
+    expect(Math.abs(alpha.reduce((a, b) => a + b, 0) - 1)).toBeLessThanOrEqual(1e-12)
+    expect(quadraticForm(G, alpha)).toBeLessThanOrEqual(bruteForceMinNorm(rows) + 1e-12)
+  })
+
   it("minNormInHull reaches the minimum found by enumerating supports", () =>
     fc.assert(
       fc.property(psdMatrices, (G) => {
