@@ -347,7 +347,6 @@ const polishedOnSimplex = (gram: SymmetricMatrix, start: Float64Array): Float64A
   const scale = Math.max(...Array.from({ length: k }, (_, i) => Math.abs(at(gram, i, i))))
   if (!(scale > 0)) return alpha
   const tolerance = 1e-15 * scale
-  const quadratic = (d: Float64Array) => quadraticForm(gram, d)
   for (let step = 0; step < 50 * k; step++) {
     const g = matVec(gram, alpha)
     const support = Array.from({ length: k }, (_, i) => i).filter((i) => alpha[i]! > 0)
@@ -370,11 +369,11 @@ const polishedOnSimplex = (gram: SymmetricMatrix, start: Float64Array): Float64A
     if (!(slope < 0)) break
     let limit = Infinity
     for (let i = 0; i < k; i++) if (d[i]! < 0) limit = Math.min(limit, alpha[i]! / -d[i]!)
-    const curvature = quadratic(d)
+    const curvature = quadraticForm(gram, d)
     const t = curvature > 0 ? Math.min(limit, -slope / curvature) : limit
     if (!(t > 0) || !Number.isFinite(t)) break
     for (let i = 0; i < k; i++) alpha[i] = Math.max(0, alpha[i]! + t * d[i]!)
-    for (let i = 0; i < k; i++) if (d[i]! < 0 && Math.abs(alpha[i]! ) <= 1e-16 * Math.abs(t * d[i]!)) alpha[i] = 0
+    for (let i = 0; i < k; i++) if (d[i]! < 0 && Math.abs(alpha[i]!) <= 1e-16 * Math.abs(t * d[i]!)) alpha[i] = 0
   }
   return normalised(alpha)
 }

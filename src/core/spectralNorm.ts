@@ -9,9 +9,9 @@
  * (A applied as Wᵀ(W·), never formed; each new vector reorthogonalised twice against the whole
  * basis), take the top eigenvector of the small tridiagonal projection (bisection and inverse
  * iteration, `tridiagonal.ts`) and restart from that Ritz vector. Power iteration, which it
- * replaces, converges as (σ₂/σ₁)² per product; on trained kernels whose top two singular values are within a percent
- * that took hundreds of products and often did not meet 10⁻⁶ in 500. Lanczos converges as the
- * Chebyshev polynomial of the gap, so in tens.
+ * replaces, converges as (σ₂/σ₁)² per product; on trained kernels whose top two singular values
+ * are within a percent that took hundreds of products and often did not meet 10⁻⁶ in 500.
+ * Lanczos converges as the Chebyshev polynomial of the gap, so in tens.
  *
  * It is *warm-started*: the caller keeps the right singular vector of the previous call (the
  * weights move little between steps), and a start that already meets the tolerance costs one
@@ -93,7 +93,6 @@ const reorthogonalise = (z: Float64Array, basis: ReadonlyArray<Float64Array>): v
   }
 }
 
-
 /**
  * σ_max of the row-major `rows` × `columns` matrix `w` by warm-started, restarted Lanczos on WᵀW
  * (see the module comment). A zero matrix gives σ = 0 with the start vectors, converged.
@@ -129,7 +128,7 @@ export const spectralNormEstimate = (
     for (let j = 0; j < columns; j++) r += (z[j]! - theta * v[j]!) ** 2
     const residual = Math.sqrt(r) / theta
     if (residual <= tolerance || iterations >= maxIterations) {
-      return { sigma, u, v: Float64Array.from(v), iterations, relativeResidual: residual, converged: residual <= tolerance }
+      return { sigma, u, v, iterations, relativeResidual: residual, converged: residual <= tolerance }
     }
     // Lanczos from v, its first product z already made: basis q₀ = v, q₁, …; T tridiagonal.
     const basis: Array<Float64Array> = [Float64Array.from(v)]

@@ -36,18 +36,19 @@ const countBelow = (diagonal: ArrayLike<number>, offDiagonal: ArrayLike<number>,
 const shiftedSolve = (diagonal: ArrayLike<number>, offDiagonal: ArrayLike<number>, size: number, mu: number, b: Float64Array, tiny: number): void => {
   const d = Float64Array.from({ length: size }, (_, k) => diagonal[k]! - mu)
   const upper = Float64Array.from({ length: size }, (_, k) => (k + 1 < size ? offDiagonal[k]! : 0))
-  const lower = Float64Array.from({ length: size }, (_, k) => (k + 1 < size ? offDiagonal[k]! : 0))
-  // After elimination `lower[k]` holds the second super-diagonal of U (non-zero where rows swapped).
+  // U's second super-diagonal (non-zero where rows were swapped).
   const second = new Float64Array(size)
   for (let k = 0; k + 1 < size; k++) {
-    if (Math.abs(d[k]!) >= Math.abs(lower[k]!) || Math.abs(lower[k]!) < tiny) {
+    // The sub-diagonal entry below the pivot: T is symmetric, so it is β_k.
+    const lower = offDiagonal[k]!
+    if (Math.abs(d[k]!) >= Math.abs(lower) || Math.abs(lower) < tiny) {
       if (Math.abs(d[k]!) < tiny) d[k] = d[k]! < 0 ? -tiny : tiny
-      const factor = lower[k]! / d[k]!
+      const factor = lower / d[k]!
       d[k + 1]! -= factor * upper[k]!
       b[k + 1]! -= factor * b[k]!
     } else {
-      const factor = d[k]! / lower[k]!
-      d[k] = lower[k]!
+      const factor = d[k]! / lower
+      d[k] = lower
       const next = d[k + 1]!
       d[k + 1] = upper[k]! - factor * next
       if (k + 2 < size) {

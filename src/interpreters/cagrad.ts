@@ -24,7 +24,7 @@
  * paper); here `rescale: true` does the same and the default follows the paper.
  */
 import { Schema } from "effect"
-import { correlationForm, minNormInHull, quadraticForm, symmetricFrom, type SymmetricMatrix } from "../core/smallQp.ts"
+import { minNormInHull, quadraticForm, symmetricFrom, type SymmetricMatrix } from "../core/smallQp.ts"
 import type { Tensor1D } from "../core/tf.ts"
 import { tf } from "../core/tf.ts"
 import type { Interpreter } from "./interpreter.ts"
